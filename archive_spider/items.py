@@ -1,0 +1,49 @@
+"""The items every source yields: one `Post` per card rendering, one `Page` per page."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+# Date precisions, least precise first. A more precise date replaces a less precise one.
+PRECISIONS = ("day_approx", "day", "hour", "minute", "exact")
+
+
+@dataclass
+class Post:
+    """One rendering of a post as a source showed it.
+
+    Empty values (None, "", []) mean "this rendering did not show it", never "it is empty".
+    """
+
+    id: str
+    url: str
+    title: str | None = None
+    subtitle: str | None = None
+    authors: list[str] = field(default_factory=list)
+    account: str | None = None
+    published: str | None = None
+    published_text: str | None = None
+    published_precision: str | None = None
+    read_minutes: int | None = None
+    image_id: str | None = None
+    image_url: str | None = None
+    member_only: bool | None = None
+    source: str | None = None
+    seen_at: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Post:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class Page:
+    """Marks the end of one listing page: everything before it is committed together."""
+
+    url: str
+    number: int
+    renderings: int
