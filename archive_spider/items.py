@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 # Date precisions, least precise first. A more precise date replaces a less precise one.
 PRECISIONS = ("day_approx", "day", "hour", "minute", "exact")
@@ -42,8 +43,16 @@ class Post:
 
 @dataclass
 class Page:
-    """Marks the end of one listing page: everything before it is committed together."""
+    """Marks the end of a page: the renderings before it are committed together.
+
+    `kind` is "capture" (a block of a capture file), "homepage", "listing" (a GraphQL
+    listing page) or "by_id" (posts fetched by id). A listing page carries the request
+    for the next page in `follow`; the spider decides whether to send it once the page is
+    stored.
+    """
 
     url: str
+    kind: str
     number: int
     renderings: int
+    follow: Any = None

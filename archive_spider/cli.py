@@ -1,0 +1,119 @@
+"""`archive-spider`: a thin command line over the crawl library."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+
+from . import snapshot
+from .crawl import run_crawl
+from .dates import parse_reference
+from .outcome import EXIT_CODES, EXIT_USAGE
+from .storage import StorageError, check_database
+
+EXIT_CODE_HELP = "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
+
+
+class UsageProblem(click.ClickException):
+    """A user mistake: one line on stderr and the usage exit code, never a traceback."""
+
+    exit_code = EXIT_USAGE
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="archive-spider")
+def main() -> None:
+    """Archive a Medium publication's posts into a SQLite database for Datasette."""
+
+
+@main.command(epilog=f"\b\nExit codes:\n{EXIT_CODE_HELP}")
+@click.argument("sources", nargs=-1)
+@click.option(
+    "--db",
+    "db_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The archive database (created if missing).",
+)
+@click.option(
+    "--as-of",
+    help="Resolve relative dates ('2d ago') against this time (ISO 8601, UTC). "
+    "Default: now; for the bundled snapshot, its estimated capture date.",
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Walk the whole listing and every sitemap even if the archive is up to date.",
+)
+@click.option(
+    "--setting",
+    "-s",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy setting (repeatable), e.g. -s DOWNLOAD_DELAY=2.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="Show Scrapy's log on stderr at this level (default: no log).",
+)
+def crawl(sources, db_path, as_of, full, settings, quiet, log_level):
+    """Archive SOURCES (capture files, HTML pages or publication URLs) into --db.
+
+    With no SOURCE, archives the bundled snapshot of the Netflix TechBlog homepage.
+    """
+    if not sources:
+        sources = (str(snapshot.capture_path()),)
+        as_of = as_of or snapshot.CAPTURE_AS_OF
+    for source in sources:
+        check_source(source)
+    if as_of:
+        try:
+            parse_reference(as_of)
+        except ValueError as error:
+            raise UsageProblem(f"--as-of: {error}") from error
+    try:
+        check_database(db_path)
+    except StorageError as error:
+        raise UsageProblem(str(error)) from error
+    overrides = dict(parse_setting(text) for text in settings)
+    report = run_crawl(
+        list(sources), db_path, as_of=as_of, full=full, log_level=log_level, **overrides
+    )
+    if not quiet:
+        click.echo(report.summary())
+    if report.outcome.error:
+        click.echo(f"error: {report.outcome.error}", err=True)
+    sys.exit(report.outcome.exit_code)
+
+
+def parse_setting(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip():
+        raise UsageProblem(f"--setting wants NAME=VALUE, got {text!r}")
+    return name.strip(), value
+
+
+def check_source(source: str) -> None:
+    """Refuse a source that cannot be read before any crawl starts."""
+    scheme = urlsplit(source).scheme
+    if scheme in ("http", "https"):
+        return
+    path = Path(source[len("file://") :] if scheme == "file" else source)
+    if not path.exists():
+        raise UsageProblem(f"source not found: {source}")
+    if not path.is_file():
+        raise UsageProblem(f"source is not a file: {source}")
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except OSError as error:
+        raise UsageProblem(f"cannot read source {source}: {error.strerror}") from error

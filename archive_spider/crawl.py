@@ -1,0 +1,74 @@
+"""Run a crawl in this process and report what it did: the library behind `archive-spider crawl`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from .outcome import Outcome, judge
+from .spiders.collection import CollectionSpider
+from .storage import stored_post_count
+
+
+@dataclass
+class CrawlReport:
+    stats: dict
+    outcome: Outcome
+
+    def count(self, name: str) -> int:
+        return self.stats.get(f"archive/{name}", 0)
+
+    @property
+    def unique_posts(self) -> int:
+        return sum(self.count(f"posts_{s}") for s in ("new", "updated", "unchanged"))
+
+    def summary(self) -> str:
+        return (
+            f"{self.outcome.status}: pages {self.count('pages')}, "
+            f"renderings {self.count('renderings')}, unique posts {self.unique_posts}, "
+            f"new {self.count('posts_new')}, updated {self.count('posts_updated')}, "
+            f"rejected {self.count('rejected')}, errors {self.stats.get('log_count/ERROR', 0)}"
+        )
+
+
+def crawl_settings(db_path: Path, log_level: str | None = None, **overrides) -> Settings:
+    """The project settings with the archive path, logging and any overrides applied."""
+    settings = Settings()
+    settings.setmodule("archive_spider.settings", priority="project")
+    settings.set("ARCHIVE_DB", str(db_path), priority="cmdline")
+    settings.set("LOG_ENABLED", bool(log_level), priority="cmdline")
+    if log_level:
+        settings.set("LOG_LEVEL", log_level.upper(), priority="cmdline")
+    for name, value in overrides.items():
+        settings.set(name, value, priority="cmdline")
+    return settings
+
+
+def run_crawl(
+    sources: list[str],
+    db_path: Path,
+    *,
+    as_of: str | None = None,
+    full: bool = False,
+    log_level: str | None = None,
+    **overrides,
+) -> CrawlReport:
+    """Crawl `sources` into `db_path`. A database this run created but left empty is removed."""
+    created = not db_path.exists()
+    process = CrawlerProcess(crawl_settings(db_path, log_level, **overrides))
+    crawler = process.create_crawler(CollectionSpider)
+    process.crawl(crawler, sources=sources, as_of=as_of, full=full)
+    process.start()
+    stats = crawler.stats.get_stats()
+    report = CrawlReport(stats, judge(stats, stats.get("finish_reason", "unknown")))
+    if created and stored_post_count(db_path) == 0:
+        remove_database(db_path)
+    return report
+
+
+def remove_database(db_path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)

@@ -1,0 +1,62 @@
+"""Scrapy settings for archive_spider. Project settings carry the `ARCHIVE_` prefix."""
+
+BOT_NAME = "archive_spider"
+SPIDER_MODULES = ["archive_spider.spiders"]
+NEWSPIDER_MODULE = "archive_spider.spiders"
+
+# Where posts are stored, and the time relative dates ("2d ago") are resolved against
+# (ISO 8601; empty: the moment the crawl starts, UTC).
+ARCHIVE_DB = "archive.db"
+ARCHIVE_AS_OF = ""
+# Posts per GraphQL listing page: Medium allows up to 100, and fewer requests is politer.
+ARCHIVE_PAGE_SIZE = 100
+
+# Politeness: Medium sits behind Cloudflare and asks crawlers to go gently.
+# A browser-like User-Agent: Scrapy's own is refused outright by Cloudflare.
+USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+# A cache would replay challenge pages as content on the next run.
+HTTPCACHE_ENABLED = False
+
+# Bounded work: a stuck server or a decompression bomb must not hang or exhaust the crawl.
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+
+# Retries with exponential backoff (ARCHIVE_RETRY_BACKOFF_BASE * 2**attempt seconds, at most
+# ARCHIVE_RETRY_BACKOFF_MAX) that honour Retry-After: default retries lose pages under load.
+RETRY_TIMES = 10
+RETRY_HTTP_CODES = [408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524]
+ARCHIVE_RETRY_BACKOFF_BASE = 1.0
+ARCHIVE_RETRY_BACKOFF_MAX = 60.0
+
+DOWNLOADER_MIDDLEWARES = {
+    # Requests pass in ascending order, responses in descending order.
+    "archive_spider.middlewares.TrackingParamsMiddleware": 50,
+    "archive_spider.middlewares.OffsiteGuardMiddleware": 60,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "archive_spider.middlewares.BackoffRetryMiddleware": 550,
+    # Sees responses before the retry middleware: a challenge is never retried or parsed.
+    "archive_spider.middlewares.ChallengeMiddleware": 560,
+}
+
+ITEM_PIPELINES = {
+    "archive_spider.pipelines.validate.ValidatePipeline": 100,
+    "archive_spider.pipelines.merge.MergePipeline": 200,
+    "archive_spider.pipelines.store.StorePipeline": 300,
+}
+
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"

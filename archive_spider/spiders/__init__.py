@@ -1,0 +1,1 @@
+"""Spiders: thin routers from responses to the source parsers."""

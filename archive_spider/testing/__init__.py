@@ -1,0 +1,1 @@
+"""Test helpers that are also tools: a local Medium-like site."""

@@ -1,0 +1,33 @@
+"""Shared test helpers: run the real command line, read an archive back."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CAPTURE = FIXTURES / "netflixtechblog-home.md"
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run `archive-spider ARGS` in a fresh process, as a user or cron would."""
+    return subprocess.run(
+        [sys.executable, "-m", "archive_spider", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def query(db: Path, sql: str, *params) -> list[tuple]:
+    with closing(sqlite3.connect(db)) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def dump(db: Path, tables=("posts", "authors", "post_authors", "post_changes")) -> dict:
+    """Every row of the content tables, to compare an archive before and after a run."""
+    return {table: query(db, f"SELECT * FROM {table} ORDER BY 1, 2") for table in tables}

@@ -1,0 +1,132 @@
+"""End to end: `archive-spider crawl http://127.0.0.1:PORT/` against a local Medium-like site."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import dump, query, run_cli
+
+FIELDS = ("id", "url", "title", "subtitle", "published", "read_minutes", "image_id",
+          "member_only", "account")
+FAST = ("--setting", "ARCHIVE_RETRY_BACKOFF_BASE=0.01", "--setting", "DOWNLOAD_DELAY=0",
+        "--setting", "AUTOTHROTTLE_ENABLED=0", "--setting", "DOWNLOAD_TIMEOUT=5")
+
+
+def crawl(site, db, *args):
+    return run_cli("crawl", site.url, "--db", str(db), *FAST, *args)
+
+
+def stored(db) -> dict:
+    rows = query(db, f"SELECT {', '.join(FIELDS)} FROM posts")
+    return {row[0]: dict(zip(FIELDS, row)) for row in rows}
+
+
+def expected(site) -> dict:
+    return {
+        post["id"]: {**post, "member_only": int(post["member_only"])}
+        for post in site.expected_posts()
+    }
+
+
+def requests_after_robots(site) -> list:
+    return [r for r in site.requests if r[1] != "/robots.txt"]
+
+
+def test_a_full_crawl_stores_every_post_exactly(make_medium_site, tmp_path):
+    site = make_medium_site(posts=1000)
+    db = tmp_path / "live.db"
+    result = crawl(site, db)
+    assert result.returncode == 0, result.stderr
+    assert stored(db) == expected(site)
+    assert query(db, "SELECT count(*), count(DISTINCT id) FROM posts") == [(1000, 1000)]
+    assert query(db, "SELECT walk_complete, status FROM crawls") == [(1, "ok")]
+    # 10 listing pages of 100, never a tracking parameter in a request.
+    listing = [r for r in site.requests if r[2] == "PublicationContentDataQuery"]
+    assert len(listing) == 10
+    assert not any("source=" in r[1] for r in site.requests)
+
+    # Nothing new: robots.txt, the homepage, one listing page and the sitemap index.
+    site.reset_log()
+    again = crawl(site, db)
+    assert again.returncode == 0, again.stderr
+    assert len(requests_after_robots(site)) <= 3, site.requests
+    assert "new 0, updated 0" in again.stdout
+
+    # Three new posts: exactly those are stored, and paging stops early.
+    site.add_posts(3)
+    site.reset_log()
+    before = dump(db)
+    third = crawl(site, db)
+    assert third.returncode == 0, third.stderr
+    assert "new 3, updated 0" in third.stdout
+    assert stored(db) == expected(site)
+    assert len(stored(db)) == 1003
+    assert len(dump(db)["posts"]) - len(before["posts"]) == 3
+    assert len([r for r in site.requests if r[2] == "PublicationContentDataQuery"]) == 1
+
+
+def test_a_killed_first_walk_is_finished_by_the_next_run(make_medium_site, tmp_path):
+    site = make_medium_site(posts=300)
+    db = tmp_path / "live.db"
+    first = crawl(site, db, "--setting", "CLOSESPIDER_PAGECOUNT=3")
+    assert first.returncode == 4, first.stderr
+    assert len(stored(db)) < 300
+    second = crawl(site, db)
+    assert second.returncode == 0, second.stderr
+    assert stored(db) == expected(site)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_thirty_percent_failures_still_give_every_post_once(make_medium_site, tmp_path, seed):
+    site = make_medium_site(posts=1000, seed=seed)
+    site.faults.rate = 0.3
+    site.faults.kinds = ["503", "429"]
+    db = tmp_path / "faulty.db"
+    result = crawl(site, db, "--setting", "RETRY_TIMES=20")
+    assert result.returncode == 0, result.stderr
+    assert stored(db) == expected(site)
+
+
+def test_a_challenge_page_is_reported_and_nothing_is_stored(make_medium_site, tmp_path):
+    site = make_medium_site(posts=30)
+    db = tmp_path / "blocked.db"
+    site.faults.challenge = True
+    result = crawl(site, db)
+    assert result.returncode == 3
+    assert "blocked the crawler" in result.stderr
+    assert not db.exists()
+
+
+def test_schema_drift_is_an_error_and_writes_nothing_half(make_medium_site, tmp_path):
+    site = make_medium_site(posts=30)
+    site.faults.schema_drift = True
+    db = tmp_path / "drift.db"
+    result = crawl(site, db)
+    assert result.returncode == 1
+    assert "PublicationHomepageQuery" in result.stderr
+    # The homepage's own posts are whole posts; nothing from the listing was stored.
+    assert query(db, "SELECT count(*) FROM posts WHERE title IS NULL OR url IS NULL") == [(0,)]
+
+
+def test_refused_primary_listing_falls_back(make_medium_site, tmp_path):
+    site = make_medium_site(posts=120)
+    site.faults.refuse_primary = True
+    db = tmp_path / "fallback.db"
+    result = crawl(site, db)
+    assert result.returncode == 0, result.stderr
+    assert stored(db) == expected(site)
+
+
+def test_an_offsite_redirect_is_not_followed(make_medium_site, tmp_path):
+    site = make_medium_site(posts=30)
+    site.faults.offsite_redirect = True
+    result = crawl(site, tmp_path / "off.db")
+    assert result.returncode == 1
+    assert "refused to leave the publication" in result.stderr
+
+
+def test_a_missing_publication_says_so(make_medium_site, tmp_path):
+    site = make_medium_site(posts=30)
+    site.faults.gone = True
+    result = crawl(site, tmp_path / "gone.db")
+    assert result.returncode == 1
+    assert "no such publication" in result.stderr
