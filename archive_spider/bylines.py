@@ -14,7 +14,7 @@ Many publications start a subtitle with its authors: "By A, B and C", "Authors: 
   element that is not a name; what follows is a description ("By A, Director of X",
   "By A on behalf of B", "Images by C") and is ignored. Inside such a list a single name
   followed by more names is kept ("By A B, Kyle, C D"). When the first element is not a
-  name, a leading role is skipped ("by Hawkins team member Joshua Godi").
+  name, a leading role is skipped ("by Hawkins team member Joshua Godi", "by our colleague A").
 * Without a marker every element must be a name and nothing may follow the list, except
   "in collaboration with ..." or "on behalf of ...": a title such as "Better Offline
   Metrics at Netflix" or "Baking Windows with Packer" names nobody.
@@ -32,15 +32,15 @@ _PARENTHESES = re.compile(r"\s*\([^()]*\)")
 _MARKS = re.compile(r"\\?[*^†‡]")
 _ELLIPSIS = re.compile(r"\s*(?:…|\.\.\.)$")
 _MARKED_END = re.compile(r"[*^†‡]\s*(?:…|\.\.\.)$")
-# ";", a dash ("-" only between spaces), or a period after a word of two or more letters.
-_END = re.compile(r";|[—–]|\s-\s|(?<=[^\s.]{2})\.(?:\s|$)")
+# ";", an em or en dash ("-" only between spaces), or a period ending a word of 2+ letters.
+_END = re.compile(r";|[\u2014\u2013]|\s-\s|(?<=[^\s.]{2})\.(?:\s|$)")
 _TOKENS = re.compile(r",|[^\s,]+")
 _SEPARATORS = {",", "and", "&", "with"}
 _PARTICLES = {"van", "von", "de", "der", "den", "del", "della", "di", "da", "das", "dos", "du"}
 _PARTICLES |= {"la", "le", "ter", "ten", "bin", "al"}
 _INITIAL = re.compile(r"[A-Z]\.?")
 _PREFIXED = re.compile(r"(?:Mc|Mac|De|Di|Da|La|Le)[A-Z]")
-_ROLE = re.compile(r"[A-Z]\w*(?:\s+[a-z]\w*)+\s+(?=[A-Z])")
+_ROLE = re.compile(r"(?:[A-Z]\w*\s+)?(?:[a-z]\w*\s+)+(?=[A-Z])")
 _CREDIT_TAIL = re.compile(r"(?:in collaboration with|on behalf of)\b", re.IGNORECASE)
 _NOUN_SUFFIXES = ("tion", "sion", "ment", "ness", "ship", "ity", "ics", "ogy", "ism")
 _NOT_NAMES = {
@@ -56,9 +56,9 @@ _NOT_NAMES = {
 
 def authors_from_subtitle(subtitle: str | None) -> list[str]:
     """The people a subtitle's byline names, in order; [] when it names nobody."""
-    text = _MARKS.sub("", _PARENTHESES.sub("", (subtitle or "").strip()))
-    complete_end = _MARKED_END.search((subtitle or "").strip()) is not None
-    cut = _ELLIPSIS.search(text) is not None and not complete_end
+    raw = (subtitle or "").strip()
+    text = _MARKS.sub("", _PARENTHESES.sub("", raw))
+    cut = _ELLIPSIS.search(text) is not None and not _MARKED_END.search(raw)
     text = _ELLIPSIS.sub("", text)
     body, *rest = _END.split(text, maxsplit=1)
     cut = cut and not rest
@@ -85,7 +85,7 @@ def _marked(body: str, cut: bool) -> list[str]:
     names = []
     for index, words in enumerate(elements):
         followed = index + 1 < len(elements)
-        if not (_is_name(words) or (followed and len(words) == 1 and _is_word(words[0]))):
+        if not (_is_name(words) or (followed and _is_mononym(words))):
             break
         names.append(" ".join(words))
     return names
@@ -127,13 +127,18 @@ def _is_name(words: list[str]) -> bool:
     )
 
 
+def _is_mononym(words: list[str]) -> bool:
+    """A single name word that is not an initial ("Kyle")."""
+    return len(words) == 1 and _is_word(words[0]) and not _INITIAL.fullmatch(words[0])
+
+
 def _is_word(token: str) -> bool:
     """A capitalised word of a name ("Ko-Jen", "O'Neil", "McFarland") or an initial."""
     if _INITIAL.fullmatch(token):
         return token not in _NOT_NAMES
     if token in _NOT_NAMES or token.lower().endswith(_NOUN_SUFFIXES):
         return False
-    return all(_is_part(part) for part in re.split(r"[-'’]", token))
+    return all(_is_part(part) for part in re.split(r"[-'\u2019]", token))
 
 
 def _is_part(part: str) -> bool:

@@ -21,25 +21,11 @@ class ResolvedDate:
     precision: str
 
 
-# "<N><unit> ago": (timedelta argument, precision). Days are approximate: "2d ago" covers
-# anything from 48 to 71 hours, which may span three calendar days.
-_UNITS = {
-    "d": ("days", "day_approx"),
-    "day": ("days", "day_approx"),
-    "days": ("days", "day_approx"),
-    "h": ("hours", "hour"),
-    "hr": ("hours", "hour"),
-    "hrs": ("hours", "hour"),
-    "hour": ("hours", "hour"),
-    "hours": ("hours", "hour"),
-    "m": ("minutes", "minute"),
-    "min": ("minutes", "minute"),
-    "mins": ("minutes", "minute"),
-    "minute": ("minutes", "minute"),
-    "minutes": ("minutes", "minute"),
-}
+# "<N><unit> ago", by the unit's first letter: (timedelta argument, precision). Days are
+# approximate: "2d ago" covers 48 to 71 hours, which may span three calendar days.
+_UNITS = {"d": ("days", "day_approx"), "h": ("hours", "hour"), "m": ("minutes", "minute")}
 _FLAGS = re.IGNORECASE | re.ASCII
-_AGO = re.compile(r"(\d+)\s*([a-z]+)\s+ago", _FLAGS)
+_AGO = re.compile(r"(\d+)\s*(d|days?|h|hrs?|hours?|m|mins?|minutes?)\s+ago", _FLAGS)
 _NOW = re.compile(r"(?:just\s+)?now", _FLAGS)
 _YESTERDAY = re.compile(r"yesterday", _FLAGS)
 # The gate before dateutil, which would otherwise turn almost any text into some date.
@@ -66,10 +52,7 @@ def resolve_date(text: str, reference: datetime) -> ResolvedDate | None:
     reference = _utc(reference)
     try:
         if match := _AGO.fullmatch(text):
-            unit = _UNITS.get(match[2].lower())
-            if unit is None:
-                return None
-            argument, precision = unit
+            argument, precision = _UNITS[match[2][0].lower()]
             return _relative(reference - timedelta(**{argument: int(match[1])}), precision)
         if _NOW.fullmatch(text):
             return _relative(reference, "minute")

@@ -56,9 +56,7 @@ def merge(stored: Post | None, incoming: Post) -> tuple[Post, list[Change]]:
     values["image_url"] = _follow(stored, incoming, "image_url", "image_id", values)
     values["source"] = _union(stored.source, incoming.source)
     values["seen_at"] = max(filter(None, (stored.seen_at, incoming.seen_at)), default=None)
-    values["authors"] = post_authors(values["subtitle"], values["account"]) or _pick(
-        stored, incoming, "authors"
-    )
+    values["authors"] = _authors(stored, incoming, values)
     merged = replace(stored, **values)
     return merged, _changes(stored, merged)
 
@@ -99,6 +97,15 @@ def _follow(stored: Post, incoming: Post, name: str, leader: str, values: dict) 
     return _known(getattr(preferred, name), getattr(other, name))
 
 
+def _authors(stored: Post, incoming: Post, values: dict) -> list[str]:
+    """The people of the merged byline (reusing a rendering's list when its byline won)."""
+    byline = (values["subtitle"], values["account"])
+    for post in (stored, incoming):
+        if post.authors and (post.subtitle, post.account) == byline:
+            return post.authors
+    return post_authors(values["subtitle"], values["account"]) or _pick(stored, incoming, "authors")
+
+
 def _rank(post: Post) -> int:
     if is_empty(post.published):
         return -1
@@ -132,7 +139,8 @@ def _changes(stored: Post, merged: Post) -> list[Change]:
         Change(name, getattr(stored, name), getattr(merged, name))
         for name in _PLAIN
         if name not in _UNLOGGED
-        and not is_empty(getattr(stored, name)) and getattr(stored, name) != getattr(merged, name)
+        and not is_empty(getattr(stored, name))
+        and getattr(stored, name) != getattr(merged, name)
     ]
     if _date_moved(stored, merged):
         changes.append(Change("published", stored.published, merged.published))

@@ -199,6 +199,8 @@ class Archive:
         self.conn.execute("PRAGMA journal_mode = WAL")
         # In WAL mode NORMAL survives a killed process; only an OS crash may lose the last commit.
         self.conn.execute("PRAGMA synchronous = NORMAL")
+        self.conn.execute("PRAGMA cache_size = -65536")
+        self.conn.execute("PRAGMA temp_store = MEMORY")
         self._author_ids: dict[str, int] = {}
         self._migrate()
 

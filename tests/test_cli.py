@@ -8,10 +8,10 @@ import shutil
 import pytest
 from helpers import CAPTURE, FIXTURES, dump, query, run_cli
 
+from archive_spider.dates import parse_reference
 from archive_spider.merge import merge
 from archive_spider.snapshot import CAPTURE_AS_OF
 from archive_spider.sources.capture import parse_capture
-from archive_spider.dates import parse_reference
 
 TITLE_LAUNCH = "Title Launch Observability at Netflix Scale"
 
@@ -23,8 +23,7 @@ def snapshot_db(tmp_path_factory):
     result = run_cli("crawl", "--db", str(db))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
-        "ok: pages 14, renderings 538, unique posts 269, new 269, updated 0, "
-        "rejected 0, errors 0"
+        "ok: pages 14, renderings 538, unique posts 269, new 269, updated 0, rejected 0, errors 0"
     )
     return db
 
@@ -55,8 +54,13 @@ def test_every_post_has_the_values_of_the_capture(snapshot_db):
     for row in rows:
         post = expected[row[0]]
         assert row[1:] == (
-            post.url, post.title, post.subtitle, post.published_text, post.published,
-            post.read_minutes, post.image_id,
+            post.url,
+            post.title,
+            post.subtitle,
+            post.published_text,
+            post.published,
+            post.read_minutes,
+            post.image_id,
         )
         assert "?" not in row[1]
 
@@ -66,22 +70,45 @@ def test_known_posts_are_stored_exactly(snapshot_db):
         snapshot_db,
         "SELECT id, title, published_text, published, published_precision, read_minutes, "
         "image_id, account, authors FROM posts WHERE id IN (?, ?, ?) ORDER BY published DESC",
-        "b2d5b95c63eb", "61a538d717a9", "7dd933974f5e",
+        "b2d5b95c63eb",
+        "61a538d717a9",
+        "7dd933974f5e",
     )
     assert rows == [
-        ("b2d5b95c63eb", "Supercharging the ML and AI Development Experience at Netflix",
-         "2d ago", "2025-11-04", "day_approx", 9, "1*0I8DAvXCQEN1RpTTC0ZyaQ.jpeg",
-         "Netflix Technology Blog", '["Netflix Technology Blog"]'),
-        ("61a538d717a9",
-         "Post-Training Generative Recommenders with Advantage-Weighted Supervised Finetuning",
-         "Oct 24", "2025-10-24", "day", 10, "1*N9QNNLspEJJCxQjtNl9HZw.png",
-         "Netflix Technology Blog",
-         '["Keertana Chidambaram", "Qiuling Xu", "Ko-Jen Hsiao", "Moumita Bhattacharya"]'),
-        ("7dd933974f5e",
-         "Engineering to Improve Marketing Effectiveness (Part 2)\u200a—\u200aScaling Ad "
-         "Creation and Management",
-         "Sep 4, 2018", "2018-09-04", "day", 10, "1*6_BrSaP_JSBsJPZP0RPGzA.png",
-         "Netflix Technology Blog", '["Ravi Srinivas Ranganathan", "Gopal Krishnan"]'),
+        (
+            "b2d5b95c63eb",
+            "Supercharging the ML and AI Development Experience at Netflix",
+            "2d ago",
+            "2025-11-04",
+            "day_approx",
+            9,
+            "1*0I8DAvXCQEN1RpTTC0ZyaQ.jpeg",
+            "Netflix Technology Blog",
+            '["Netflix Technology Blog"]',
+        ),
+        (
+            "61a538d717a9",
+            "Post-Training Generative Recommenders with Advantage-Weighted Supervised Finetuning",
+            "Oct 24",
+            "2025-10-24",
+            "day",
+            10,
+            "1*N9QNNLspEJJCxQjtNl9HZw.png",
+            "Netflix Technology Blog",
+            '["Keertana Chidambaram", "Qiuling Xu", "Ko-Jen Hsiao", "Moumita Bhattacharya"]',
+        ),
+        (
+            "7dd933974f5e",
+            "Engineering to Improve Marketing Effectiveness (Part 2)\u200a—\u200aScaling Ad "
+            "Creation and Management",
+            "Sep 4, 2018",
+            "2018-09-04",
+            "day",
+            10,
+            "1*6_BrSaP_JSBsJPZP0RPGzA.png",
+            "Netflix Technology Blog",
+            '["Ravi Srinivas Ranganathan", "Gopal Krishnan"]',
+        ),
     ]
 
 
@@ -99,8 +126,12 @@ def test_authors_are_linked_in_byline_order(snapshot_db):
         "127b6712359a",
     )
     assert [name for (name,) in rows] == [
-        "Prudhviraj Karumanchi", "Samuel Fu", "Sriram Rangarajan", "Vidhya Arvind",
-        "Yun Wang", "John Lu",
+        "Prudhviraj Karumanchi",
+        "Samuel Fu",
+        "Sriram Rangarajan",
+        "Vidhya Arvind",
+        "Yun Wang",
+        "John Lu",
     ]
 
 
@@ -129,10 +160,20 @@ def test_a_july_reference_puts_yearless_dates_in_the_year_before(tmp_path):
     db = tmp_path / "july.db"
     result = run_cli("crawl", str(CAPTURE), "--db", str(db), "--as-of", "2025-07-15")
     assert result.returncode == 0, result.stderr
-    rows = dict(query(db, "SELECT id, published FROM posts WHERE id IN (?, ?, ?)",
-                      "61a538d717a9", "b2d5b95c63eb", "7dd933974f5e"))
-    assert rows == {"61a538d717a9": "2024-10-24", "b2d5b95c63eb": "2025-07-13",
-                    "7dd933974f5e": "2018-09-04"}
+    rows = dict(
+        query(
+            db,
+            "SELECT id, published FROM posts WHERE id IN (?, ?, ?)",
+            "61a538d717a9",
+            "b2d5b95c63eb",
+            "7dd933974f5e",
+        )
+    )
+    assert rows == {
+        "61a538d717a9": "2024-10-24",
+        "b2d5b95c63eb": "2025-07-13",
+        "7dd933974f5e": "2018-09-04",
+    }
 
 
 def test_quiet_prints_nothing(tmp_path):
@@ -141,6 +182,7 @@ def test_quiet_prints_nothing(tmp_path):
 
 
 # Bad input: a clear one-line message, a non-zero exit, the database untouched -------------
+
 
 def one_line_error(result) -> str:
     assert "Traceback" not in result.stderr
@@ -174,8 +216,12 @@ def test_a_folder_as_source(tmp_path):
 
 @pytest.mark.parametrize(
     "content",
-    [b"", b"\x89PNG\r\n\x1a\n\x00\x00garbage", b"<html><body><p>Just a page</p></body></html>",
-     CAPTURE.read_bytes()[:1500]],
+    [
+        b"",
+        b"\x89PNG\r\n\x1a\n\x00\x00garbage",
+        b"<html><body><p>Just a page</p></body></html>",
+        CAPTURE.read_bytes()[:1500],
+    ],
     ids=["empty", "binary", "html-without-cards", "capture-header-only"],
 )
 def test_corrupt_input_fails_and_leaves_the_archive_alone(existing_db, tmp_path, content):
@@ -187,8 +233,7 @@ def test_corrupt_input_fails_and_leaves_the_archive_alone(existing_db, tmp_path,
     message = one_line_error(result)
     assert "layout changed" in message or "not UTF-8" in message, message
     assert dump(existing_db) == before
-    assert query(existing_db, "SELECT status FROM crawls ORDER BY id DESC LIMIT 1") == [
-        ("failed",)]
+    assert query(existing_db, "SELECT status FROM crawls ORDER BY id DESC LIMIT 1") == [("failed",)]
 
 
 def test_corrupt_input_creates_no_database(tmp_path):

@@ -30,7 +30,7 @@ SOURCE = "capture"
 _LATEST = re.compile(r"^## Latest\s*$")
 _CARD_LINE = re.compile(r"^\[## (.*)\]\(([^()\s]+)\)\s*$")
 _CARD_CLOSE = re.compile(r"^### (.*)\]\(([^()\s]+)\)\s*$")
-_ACCOUNT = re.compile(r"^\[([^\]!][^\]]*)\]\((https?://[^()\s]+)\)\s*$")
+_ACCOUNT = re.compile(r"^\[([^\]!][^\]]*)\]\(https?://[^()\s]+\)\s*$")
 _DATE = re.compile(r"^·([^·]+)·([0-9]{1,4}) min read\s*$")
 _IMAGE = re.compile(r"^!\[.*\]\((https?://[^()\s]+)\)\s*$")
 _RESIZE = re.compile(r"/resize:(fit|fill):([0-9]+)(?::([0-9]+))?/")
@@ -77,6 +77,7 @@ class _Reader:
         self.links: dict[str, tuple[str, str] | None] = {}  # href -> (URL, post id), each once
 
     def feed(self, line: str) -> None:
+        """One non-blank line: a card link, an image, a block heading or a card detail."""
         if self.heading is not None:
             title, self.heading = self.heading, None
             closed = _CARD_CLOSE.match(line)
@@ -167,8 +168,8 @@ def _describe(card: Post, line: str) -> None:
         card.published_text = date[1].strip() or None
         card.read_minutes = int(date[2])
         return
-    account = _ACCOUNT.match(line)
-    if account and card.account is None:
+    account = None if card.account is not None else _ACCOUNT.match(line)
+    if account:
         card.account = account[1].strip()
 
 

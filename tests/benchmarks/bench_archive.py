@@ -75,26 +75,32 @@ def main() -> None:
     text = capture_path().read_text()
     reference = parse_reference(CAPTURE_AS_OF)
     best, median = best_of(20, lambda: parse_capture(text, reference=reference))
-    print(f"capture parse: best {best * 1000:.1f} ms, median {median * 1000:.1f} ms "
-          "(target < 50 ms)")
+    print(
+        f"capture parse: best {best * 1000:.1f} ms, median {median * 1000:.1f} ms (target < 50 ms)"
+    )
 
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "bench.db"
 
         def cli_run():
-            subprocess.run([sys.executable, "-m", "archive_spider", "crawl", "--db", str(db),
-                            "--quiet"], check=True)
+            subprocess.run(
+                [sys.executable, "-m", "archive_spider", "crawl", "--db", str(db), "--quiet"],
+                check=True,
+            )
             db.unlink()
 
         best, median = best_of(5, cli_run)
-        print(f"full CLI run on the capture: best {best:.2f} s, median {median:.2f} s "
-              "(target < 2 s)")
+        print(
+            f"full CLI run on the capture: best {best:.2f} s, median {median:.2f} s (target < 2 s)"
+        )
 
         with Archive(Path(folder) / "upsert.db") as archive:
             empty = upsert_rate(archive, synthetic_posts(args.posts, "2025-11-06T00:00:00Z"))
             full = upsert_rate(archive, synthetic_posts(args.posts, "2025-11-07T00:00:00Z"))
-        print(f"upsert {args.posts:,} posts: into an empty DB {empty:,.0f} posts/s, "
-              f"into a full DB {full:,.0f} posts/s (target > 20,000 posts/s)")
+        print(
+            f"upsert {args.posts:,} posts: into an empty DB {empty:,.0f} posts/s, "
+            f"into a full DB {full:,.0f} posts/s (target > 20,000 posts/s)"
+        )
 
 
 if __name__ == "__main__":
