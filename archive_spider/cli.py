@@ -11,7 +11,8 @@ import click
 from . import snapshot
 from .crawl import run_crawl
 from .dates import parse_reference
-from .outcome import EXIT_CODES, EXIT_USAGE
+from .lock import Locked, hold_lock
+from .outcome import EXIT_CODES, EXIT_LOCKED, EXIT_USAGE
 from .storage import StorageError, check_database
 
 EXIT_CODE_HELP = "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
@@ -59,13 +60,20 @@ def main() -> None:
     metavar="NAME=VALUE",
     help="Override a Scrapy setting (repeatable), e.g. -s DOWNLOAD_DELAY=2.",
 )
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=0,
+    metavar="SECONDS",
+    help="If another crawl is writing to --db, wait this long for it (default: exit 5 at once).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option(
     "--log-level",
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
     help="Show Scrapy's log on stderr at this level (default: no log).",
 )
-def crawl(sources, db_path, as_of, full, settings, quiet, log_level):
+def crawl(sources, db_path, as_of, full, settings, wait, quiet, log_level):
     """Archive SOURCES (capture files, HTML pages or publication URLs) into --db.
 
     With no SOURCE, archives the bundled snapshot of the Netflix TechBlog homepage.
@@ -85,9 +93,14 @@ def crawl(sources, db_path, as_of, full, settings, quiet, log_level):
     except StorageError as error:
         raise UsageProblem(str(error)) from error
     overrides = dict(parse_setting(text) for text in settings)
-    report = run_crawl(
-        list(sources), db_path, as_of=as_of, full=full, log_level=log_level, **overrides
-    )
+    try:
+        with hold_lock(db_path, wait):
+            report = run_crawl(
+                list(sources), db_path, as_of=as_of, full=full, log_level=log_level, **overrides
+            )
+    except Locked as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_LOCKED)
     if not quiet:
         click.echo(report.summary())
     if report.outcome.error:

@@ -272,17 +272,20 @@ class Archive:
         row["authors"] = json.dumps(merged.authors, ensure_ascii=False)
         row["seen"] = seen
         self.conn.execute(_UPSERT_POST, row)
-        if previous is None or previous.authors != merged.authors:
+        if previous is None:
             self._link_authors(merged.id, merged.authors)
-        self.conn.executemany(
-            "INSERT INTO post_changes (post_id, field, old, new, crawl_id, changed_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [(merged.id, c.field, _text(c.old), _text(c.new), crawl_id, seen) for c in changes],
-        )
+        elif previous.authors != merged.authors:
+            self.conn.execute("DELETE FROM post_authors WHERE post_id = ?", (merged.id,))
+            self._link_authors(merged.id, merged.authors)
+        if changes:
+            self.conn.executemany(
+                "INSERT INTO post_changes (post_id, field, old, new, crawl_id, changed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(merged.id, c.field, _text(c.old), _text(c.new), crawl_id, seen) for c in changes],
+            )
         return Saved("new" if previous is None else "updated", changes)
 
     def _link_authors(self, post_id: str, names: list[str]) -> None:
-        self.conn.execute("DELETE FROM post_authors WHERE post_id = ?", (post_id,))
         self.conn.executemany(
             "INSERT INTO post_authors (post_id, position, author_id) VALUES (?, ?, ?)",
             [(post_id, position, self._author_id(name)) for position, name in enumerate(names)],

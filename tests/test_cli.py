@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 from helpers import CAPTURE, FIXTURES, dump, query, run_cli
 
 from archive_spider.dates import parse_reference
+from archive_spider.lock import hold_lock
 from archive_spider.merge import merge
 from archive_spider.snapshot import CAPTURE_AS_OF
 from archive_spider.sources.capture import parse_capture
@@ -276,3 +279,33 @@ def test_help_lists_the_exit_codes():
     assert result.returncode == 0
     codes = re.findall(r"^ +(\d)  [a-z]", result.stdout, re.MULTILINE)
     assert codes == ["0", "1", "2", "3", "4", "5"]
+
+
+def test_a_second_crawl_on_a_locked_archive_exits_at_once(tmp_path):
+    db = tmp_path / "locked.db"
+    with hold_lock(db):
+        result = run_cli("crawl", "--db", str(db))
+    assert result.returncode == 5
+    assert "being written by another crawl" in one_line_error(result)
+    assert not db.exists()
+
+
+def test_a_lock_left_by_a_killed_crawl_is_taken_over(tmp_path):
+    db = tmp_path / "stale.db"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path;"
+            "from archive_spider.lock import hold_lock\n"
+            "with hold_lock(Path(sys.argv[1])):\n print('held', flush=True); time.sleep(60)",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    holder.kill()
+    holder.wait()
+    result = run_cli("crawl", "--db", str(db))
+    assert result.returncode == 0, result.stderr

@@ -6,11 +6,13 @@ import sqlite3
 from contextlib import closing
 
 import pytest
+import sqlite_utils
 
 from archive_spider.items import Post
 from archive_spider.merge import Change, merge
 from archive_spider.storage import (
     APPLICATION_ID,
+    MIGRATIONS,
     SCHEMA_VERSION,
     Archive,
     StorageError,
@@ -193,3 +195,17 @@ def test_unusable_databases_are_refused_untouched(tmp_path, prepare, message):
 def test_a_database_in_a_missing_folder_is_refused(tmp_path):
     with pytest.raises(StorageError, match="does not exist"):
         check_database(tmp_path / "nowhere" / "x.db")
+
+
+def test_an_older_schema_is_migrated_in_place(tmp_path):
+    path = tmp_path / "v1.db"
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        MIGRATIONS[0](sqlite_utils.Database(conn))
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("PRAGMA user_version = 1")
+        conn.execute("INSERT INTO crawls (started, status) VALUES ('2025-01-01', 'ok')")
+    with Archive(path) as archive:
+        assert archive.schema_version == SCHEMA_VERSION
+        [row] = archive.crawls()
+        assert (row["status"], row["walk_complete"], row["publication"]) == ("ok", 0, None)
+        assert not archive.walk_completed("2615bd06b42e")
