@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -10,10 +13,11 @@ import click
 
 from . import snapshot
 from .crawl import run_crawl
+from .datasette import METADATA
 from .dates import parse_reference
 from .lock import Locked, hold_lock
 from .outcome import EXIT_CODES, EXIT_LOCKED, EXIT_USAGE
-from .storage import StorageError, check_database
+from .storage import StorageError, archive_status, check_database
 
 EXIT_CODE_HELP = "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
 
@@ -68,12 +72,13 @@ def main() -> None:
     help="If another crawl is writing to --db, wait this long for it (default: exit 5 at once).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.option(
     "--log-level",
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
     help="Show Scrapy's log on stderr at this level (default: no log).",
 )
-def crawl(sources, db_path, as_of, full, settings, wait, quiet, log_level):
+def crawl(sources, db_path, as_of, full, settings, wait, quiet, as_json, log_level):
     """Archive SOURCES (capture files, HTML pages or publication URLs) into --db.
 
     With no SOURCE, archives the bundled snapshot of the Netflix TechBlog homepage.
@@ -92,7 +97,8 @@ def crawl(sources, db_path, as_of, full, settings, wait, quiet, log_level):
         check_database(db_path)
     except StorageError as error:
         raise UsageProblem(str(error)) from error
-    overrides = dict(parse_setting(text) for text in settings)
+    overrides = {"ARCHIVE_PROGRESS": progress_mode(quiet or as_json)}
+    overrides.update(parse_setting(text) for text in settings)
     try:
         with hold_lock(db_path, wait):
             report = run_crawl(
@@ -101,11 +107,75 @@ def crawl(sources, db_path, as_of, full, settings, wait, quiet, log_level):
     except Locked as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_LOCKED)
-    if not quiet:
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    elif not quiet:
         click.echo(report.summary())
     if report.outcome.error:
         click.echo(f"error: {report.outcome.error}", err=True)
     sys.exit(report.outcome.exit_code)
+
+
+def progress_mode(silent: bool) -> str:
+    """A live line on a terminal, a line per page in a log, nothing when asked to be quiet."""
+    if silent:
+        return "off"
+    return "live" if sys.stderr.isatty() else "lines"
+
+
+@main.command()
+@click.option(
+    "--db",
+    "db_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The archive database.",
+)
+@click.option("--runs", default=10, show_default=True, help="How many recent runs to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(db_path, runs, as_json):
+    """Show how many posts the archive holds, its newest post and its recent runs."""
+    try:
+        report = archive_status(db_path, runs)
+    except StorageError as error:
+        raise UsageProblem(str(error)) from error
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(
+        f"{report['posts']} posts, newest published {report['newest_published'] or '-'}; "
+        f"last good run finished {report['last_ok_finished'] or 'never'}"
+        + (f" ({report['hours_since_last_ok']:.1f} h ago)" if report["last_ok_finished"] else "")
+    )
+    for run in report["runs"]:
+        click.echo(
+            f"  #{run['id']} {run['started']} {run['status']:<11} pages {run['pages']}, "
+            f"new {run['posts_new']}, updated {run['posts_updated']}, errors {run['errors']}"
+            + (f" - {run['error']}" if run["error"] else "")
+        )
+
+
+@main.command()
+@click.option(
+    "--db",
+    "db_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The archive database.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int)
+def serve(db_path, host, port):
+    """Browse and search the archive in Datasette (safe while a crawl writes to it)."""
+    try:
+        archive_status(db_path, 0)
+    except StorageError as error:
+        raise UsageProblem(str(error)) from error
+    if importlib.util.find_spec("datasette") is None:
+        raise UsageProblem("Datasette is not installed: pip install 'archive-spider[serve]'")
+    command = [sys.executable, "-m", "datasette", "serve", str(db_path)]
+    command += ["--metadata", str(METADATA), "--host", host, "--port", str(port)]
+    os.execv(sys.executable, command)
 
 
 def parse_setting(text: str) -> tuple[str, str]:

@@ -25,6 +25,21 @@ class CrawlReport:
     def unique_posts(self) -> int:
         return sum(self.count(f"posts_{s}") for s in ("new", "updated", "unchanged"))
 
+    def as_dict(self) -> dict:
+        return {
+            "status": self.outcome.status,
+            "exit_code": self.outcome.exit_code,
+            "error": self.outcome.error,
+            "crawl_id": self.count("crawl_id") or None,
+            "pages": self.count("pages"),
+            "renderings": self.count("renderings"),
+            "unique_posts": self.unique_posts,
+            "new": self.count("posts_new"),
+            "updated": self.count("posts_updated"),
+            "rejected": self.count("rejected"),
+            "errors": self.stats.get("log_count/ERROR", 0),
+        }
+
     def summary(self) -> str:
         return (
             f"{self.outcome.status}: pages {self.count('pages')}, "

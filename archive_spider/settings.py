@@ -51,6 +51,9 @@ DOWNLOADER_MIDDLEWARES = {
     "archive_spider.middlewares.ChallengeMiddleware": 560,
 }
 
+EXTENSIONS = {"archive_spider.progress.Progress": 500}
+ARCHIVE_PROGRESS = "off"
+
 ITEM_PIPELINES = {
     "archive_spider.pipelines.validate.ValidatePipeline": 100,
     "archive_spider.pipelines.merge.MergePipeline": 200,

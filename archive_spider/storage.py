@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import sqlite_utils
@@ -22,7 +22,7 @@ from .merge import Change
 
 # `PRAGMA application_id` marks a database as ours ("ArSp"); `user_version` is its schema.
 APPLICATION_ID = 0x41725370
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_SECONDS = 30
 
 _POST_COLUMNS = [f.name for f in fields(Post) if f.name != "seen_at"]
@@ -136,8 +136,26 @@ def _v2_crawl_walks(db: sqlite_utils.Database) -> None:
     db["crawls"].add_column("walk_complete", int, not_null_default=0)
 
 
+def _v3_browsing(db: sqlite_utils.Database) -> None:
+    """A `year` column to facet on, and one row per post and author for browsing."""
+    db.execute(
+        "ALTER TABLE posts ADD COLUMN year INTEGER "
+        "GENERATED ALWAYS AS (CAST(substr(published, 1, 4) AS INTEGER)) VIRTUAL"
+    )
+    db["posts"].create_index(["year"])
+    db.create_view(
+        "posts_by_author",
+        """SELECT authors.name AS author, post_authors.position + 1 AS byline_position,
+             posts.id AS post_id, posts.title, posts.url, posts.published, posts.year,
+             posts.read_minutes
+           FROM post_authors
+           JOIN authors ON authors.id = post_authors.author_id
+           JOIN posts ON posts.id = post_authors.post_id""",
+    )
+
+
 # MIGRATIONS[n] brings a database from schema version n to n + 1.
-MIGRATIONS = [_create_v1, _v2_crawl_walks]
+MIGRATIONS = [_create_v1, _v2_crawl_walks, _v3_browsing]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -352,6 +370,32 @@ class Archive:
     def crawls(self, limit: int = 10) -> list[dict]:
         rows = self.conn.execute("SELECT * FROM crawls ORDER BY id DESC LIMIT ?", (limit,))
         return [dict(row) for row in rows]
+
+
+def archive_status(path: Path, runs: int = 10) -> dict:
+    """What the archive holds and its recent runs, read without writing anything."""
+    if not path.is_file():
+        raise StorageError(f"no archive at {path}")
+    check_database(path)
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        conn.row_factory = sqlite3.Row
+        try:
+            posts, newest = conn.execute("SELECT count(*), max(published) FROM posts").fetchone()
+            last_ok = conn.execute(
+                "SELECT max(finished) FROM crawls WHERE status = 'ok'"
+            ).fetchone()[0]
+            recent = conn.execute("SELECT * FROM crawls ORDER BY id DESC LIMIT ?", (runs,))
+            recent = [dict(row) for row in recent]
+        except sqlite3.OperationalError as error:
+            raise StorageError(f"{path} is not an archive ({error})") from error
+    age = (datetime.now(timezone.utc) - isoparse(last_ok)).total_seconds() if last_ok else None
+    return {
+        "posts": posts,
+        "newest_published": newest,
+        "last_ok_finished": last_ok,
+        "hours_since_last_ok": age / 3600 if age is not None else None,
+        "runs": recent,
+    }
 
 
 def stored_post_count(path: Path) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -309,3 +310,41 @@ def test_a_lock_left_by_a_killed_crawl_is_taken_over(tmp_path):
     holder.wait()
     result = run_cli("crawl", "--db", str(db))
     assert result.returncode == 0, result.stderr
+
+
+def test_json_summary_and_progress_lines(snapshot_db, tmp_path):
+    db = tmp_path / "j.db"
+    result = run_cli("crawl", "--db", str(db), "--json")
+    assert result.returncode == 0
+    summary = json.loads(result.stdout)
+    assert {k: summary[k] for k in ("status", "exit_code", "unique_posts", "new", "pages")} == {
+        "status": "ok",
+        "exit_code": 0,
+        "unique_posts": 269,
+        "new": 269,
+        "pages": 14,
+    }
+    assert result.stderr == ""
+    logged = run_cli("crawl", "--db", str(db))
+    lines = logged.stderr.splitlines()
+    assert len(lines) == 14
+    assert lines[-1].startswith("pages 14 (") and lines[-1].endswith(
+        "posts new 0, updated 0, errors 0"
+    )
+
+
+def test_status_shows_the_archive_and_its_runs(snapshot_db):
+    result = run_cli("status", "--db", str(snapshot_db), "--json")
+    assert result.returncode == 0
+    report = json.loads(result.stdout)
+    assert (report["posts"], report["newest_published"]) == (269, "2025-11-04")
+    assert [run["status"] for run in report["runs"]] == ["ok"]
+    assert report["hours_since_last_ok"] >= 0
+    text = run_cli("status", "--db", str(snapshot_db)).stdout
+    assert text.startswith("269 posts, newest published 2025-11-04; last good run finished")
+
+
+def test_status_of_a_missing_archive_is_a_usage_error(tmp_path):
+    result = run_cli("status", "--db", str(tmp_path / "none.db"))
+    assert result.returncode == 2
+    assert "no archive at" in one_line_error(result)
