@@ -52,7 +52,7 @@ def judge(stats: dict, reason: str) -> Outcome:
     for kind, (status, code) in FATAL_ERRORS.items():
         if stats.get(f"archive/errors/{kind}"):
             return Outcome(status, code, stats.get(f"archive/error_message/{kind}", kind))
-    if reason not in ("finished", "closespider_itemcount", "closespider_pagecount"):
+    if reason != "finished":
         return Outcome("interrupted", EXIT_PARTIAL, f"the crawl stopped early ({reason})")
     posts = sum(stats.get(f"archive/posts_{s}", 0) for s in ("new", "updated", "unchanged"))
     failed_pages = stats.get("retry/max_reached", 0) + stats.get("spider_exceptions/count", 0)

@@ -38,6 +38,7 @@ HREF, SRC, WIDTH, HEIGHT = "::attr(href)", "::attr(src)", "::attr(width)", "::at
 
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _DATE = re.compile(rf"\d{{1,3}}[mhd] ago|Just now|{_MONTH} \d{{1,2}}(?:, \d{{4}})?", re.ASCII)
+_HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
 _READ_MINUTES = re.compile(r"(\d{1,4})\s*min read", re.ASCII)
 _POST_PATH = re.compile(r"-[0-9a-f]{8,12}/?$")
 # An author profile: `/@name` on any host, or the bare root of a `name.medium.com` subdomain.
@@ -111,7 +112,7 @@ def _footer_parts(card: Selector) -> list[str]:
     """The card's text outside its headings, split at "·" separators, whitespace-normalized."""
     parts = []
     for text in card.xpath(TEXT_OUTSIDE_HEADINGS).getall():
-        parts += [" ".join(part.split()) for part in text.split("·")]
+        parts += [_collapse(part) for part in text.split("·")]
     return [part for part in parts if part]
 
 
@@ -197,4 +198,9 @@ def _first_text(selection: SelectorList) -> str | None:
 
 def _string(node: Selector) -> str | None:
     """The whitespace-normalized text content of `node`, or None if empty."""
-    return " ".join(node.xpath("string()").get("").split()) or None
+    return _collapse(node.xpath("string()").get("")) or None
+
+
+def _collapse(text: str) -> str:
+    """Runs of HTML white space as one space; hair spaces around dashes are kept."""
+    return _HTML_SPACE.sub(" ", text).strip(" ")

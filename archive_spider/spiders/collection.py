@@ -153,6 +153,8 @@ class CollectionSpider(scrapy.Spider):
             headers=graphql.headers(self.publication_origin, operation),
             dont_filter=True,
             errback=self.failed,
+            # A refused operation answers 400 with GraphQL errors: read them, then fall back.
+            meta={"handle_httpstatus_list": [400]},
             **kwargs,
         )
 
