@@ -152,3 +152,29 @@ def test_a_missing_publication_says_so(make_medium_site, tmp_path):
     result = crawl(site, tmp_path / "gone.db")
     assert result.returncode == 1
     assert "no such publication" in result.stderr
+
+
+def test_posts_missing_from_the_listing_are_fetched_by_id(make_medium_site, tmp_path):
+    site = make_medium_site(posts=150)
+    missing = {post.id for post in site.posts[100:103]}
+    site.faults.unlisted = missing
+    db = tmp_path / "crosscheck.db"
+    result = crawl(site, db, "--log-level", "INFO")
+    assert result.returncode == 0, result.stderr
+    assert stored(db) == expected(site)
+    by_id = [r for r in site.requests if r[2] == "PostByIdQuery"]
+    assert len(by_id) == 1
+    assert "'archive/fetched_by_id': 3" in result.stderr
+
+
+def test_full_walks_everything_again(make_medium_site, tmp_path):
+    site = make_medium_site(posts=250)
+    db = tmp_path / "full.db"
+    assert crawl(site, db).returncode == 0
+    site.reset_log()
+    again = crawl(site, db, "--full")
+    assert again.returncode == 0, again.stderr
+    assert "new 0, updated 0" in again.stdout
+    listing = [r for r in site.requests if r[2] == "PublicationContentDataQuery"]
+    assert len(listing) == 3
+    assert any(r[1] == "/feed" for r in site.requests)

@@ -18,8 +18,9 @@ from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from dateutil.parser import isoparse
+from scrapy import signals
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import CloseSpider
+from scrapy.exceptions import CloseSpider, DontCloseSpider
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from ..dates import format_instant, parse_reference
@@ -60,11 +61,13 @@ class CollectionSpider(scrapy.Spider):
         # Until a full walk of the listing has completed once, no run may stop paging early.
         self.walk_needed = True
         self.listed: set[str] = set()
+        self.missing: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.page_stored, signal=PAGE_STORED)
+        crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
         return spider
 
     @staticmethod
@@ -240,7 +243,7 @@ class CollectionSpider(scrapy.Spider):
         for child in sitemap.children:
             if since is None or child.lastmod is None or isoparse(child.lastmod) > since:
                 yield self.sitemap_request(self.local(child.url))
-        yield from self.fetch_missing(entry.post_id for entry in sitemap.posts)
+        self.note_missing(entry.post_id for entry in sitemap.posts)
 
     def parse_feed(self, response):
         try:
@@ -248,19 +251,29 @@ class CollectionSpider(scrapy.Spider):
         except FeedError as error:
             self.logger.error("%s: %s", response.url, error)
             return
-        yield from self.fetch_missing(post.id for post in posts)
+        self.note_missing(post.id for post in posts)
 
-    def fetch_missing(self, ids):
-        """Fetch by id, 25 to a request, the posts the listing did not show and we lack."""
-        wanted = sorted({i for i in ids if i and i not in self.listed})
-        missing = [i for i in wanted if not self.archive.has_post(i)]
+    def note_missing(self, ids) -> None:
+        """Remember ids the listing did not show and the archive lacks, to fetch by id."""
+        for post_id in ids:
+            if post_id and post_id not in self.listed and not self.archive.has_post(post_id):
+                self.missing.add(post_id)
+
+    def spider_idle(self):
+        """Once the cross-checks are read, fetch what they found missing, 25 to a request."""
+        if not self.missing:
+            return
+        missing, self.missing = sorted(self.missing), set()
         self.listed.update(missing)
+        self.crawler.stats.inc_value("archive/fetched_by_id", len(missing))
         for start in range(0, len(missing), graphql.MAX_IDS_PER_BODY):
             batch = missing[start : start + graphql.MAX_IDS_PER_BODY]
-            self.crawler.stats.inc_value("archive/fetched_by_id", len(batch))
-            yield self.graphql_request(
-                graphql.posts_by_id_body(batch), graphql.POST_BY_ID, callback=self.parse_posts
+            self.crawler.engine.crawl(
+                self.graphql_request(
+                    graphql.posts_by_id_body(batch), graphql.POST_BY_ID, callback=self.parse_posts
+                )
             )
+        raise DontCloseSpider
 
     def parse_posts(self, response):
         payload = self.decode_json(response)

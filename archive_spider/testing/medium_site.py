@@ -261,6 +261,9 @@ class Faults:
     offsite_redirect GET / answers 302 to http://example.invalid/
     slow             seconds every answer waits
     gone             every request answers 404
+    unlisted         post ids both listing operations leave out (sitemaps and RSS still name
+                     them, and PostByIdQuery answers them), as when Medium's listing misses
+                     posts
     """
 
     rate: float = 0.0
@@ -273,6 +276,7 @@ class Faults:
     offsite_redirect: bool = False
     slow: float = 0.0
     gone: bool = False
+    unlisted: set[str] = field(default_factory=set)
 
 
 class LoggedRequest(NamedTuple):
@@ -634,7 +638,11 @@ class MediumSite:
             size -= self.page_shortfall
         page = catalog.posts[start : start + size]
         connection = {
-            "edges": [{"listedAt": p.first_published_at, "node": self._node(p)} for p in page],
+            "edges": [
+                {"listedAt": p.first_published_at, "node": self._node(p)}
+                for p in page
+                if p.id not in self.faults.unlisted
+            ],
             "pageInfo": {
                 "endCursor": self._cursor(page[-1]) if page else None,
                 "hasNextPage": start + len(page) < len(catalog.posts),
@@ -694,7 +702,7 @@ class MediumSite:
             following = {"__typename": "PageParams", "from": token, "limit": limit}
         connection = {
             "__typename": "PostConnection",
-            "posts": [self._node(p) for p in page],
+            "posts": [self._node(p) for p in page if p.id not in self.faults.unlisted],
             "pagingInfo": {"__typename": "Paging", "next": following},
         }
         collection = {
