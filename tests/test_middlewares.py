@@ -1,0 +1,103 @@
+"""Downloader middlewares, one at a time, on real Scrapy requests and responses."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import pytest
+from scrapy.exceptions import CloseSpider, IgnoreRequest
+from scrapy.http import HtmlResponse, Request
+from scrapy.utils.test import get_crawler
+
+from archive_spider.middlewares import (
+    ChallengeMiddleware,
+    OffsiteGuardMiddleware,
+    TrackingParamsMiddleware,
+    is_challenge,
+    retry_after,
+)
+from archive_spider.spiders.collection import CollectionSpider
+
+CHALLENGE = b"<html><head><title>Just a moment...</title></head><body>cf-chl</body></html>"
+
+
+def crawler_with_spider():
+    crawler = get_crawler(CollectionSpider)
+    crawler.spider = CollectionSpider.from_crawler(crawler, source="https://netflixtechblog.com/")
+    return crawler
+
+
+def test_tracking_parameters_are_stripped_from_requests():
+    middleware = TrackingParamsMiddleware()
+    request = Request("https://netflixtechblog.com/a-b2d5b95c63eb?source=collection_home---4&x=1")
+    cleaned = middleware.process_request(request)
+    assert cleaned.url == "https://netflixtechblog.com/a-b2d5b95c63eb?x=1"
+    assert middleware.process_request(cleaned) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://netflixtechblog.com/feed", True),
+        ("https://medium.com/_/graphql", True),
+        ("https://miro.medium.com/v2/1*a.png", True),
+        ("https://netflixtechblog.medium.com/", True),
+        ("http://example.invalid/", False),
+        ("https://medium.com.evil.example/", False),
+    ],
+)
+def test_requests_stay_on_the_publication_and_medium(url, allowed):
+    crawler = crawler_with_spider()
+    middleware = OffsiteGuardMiddleware(crawler)
+    if allowed:
+        assert middleware.process_request(Request(url)) is None
+    else:
+        with pytest.raises(IgnoreRequest):
+            middleware.process_request(Request(url))
+        assert crawler.stats.get_value("archive/offsite_refused") == 1
+
+
+def test_an_offsite_redirect_is_a_fatal_error():
+    crawler = crawler_with_spider()
+    redirected = Request(
+        "http://example.invalid/", meta={"redirect_urls": ["https://netflixtechblog.com/"]}
+    )
+    with pytest.raises(IgnoreRequest):
+        OffsiteGuardMiddleware(crawler).process_request(redirected)
+    assert crawler.stats.get_value("archive/errors/offsite_redirect") == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "challenge"),
+    [
+        (403, {}, CHALLENGE, True),
+        (503, {}, b"<title>Attention Required! | Cloudflare</title>", True),
+        (200, {"cf-mitigated": "challenge"}, b"<html></html>", True),
+        (403, {}, b"<html>Forbidden</html>", False),
+        (503, {}, b"Service Unavailable", False),
+        (200, {}, CHALLENGE, False),
+    ],
+)
+def test_challenge_pages_are_recognised(status, headers, body, challenge):
+    response = HtmlResponse(
+        "https://netflixtechblog.com/", status=status, headers=headers, body=body
+    )
+    assert is_challenge(response) is challenge
+
+
+def test_a_challenge_stops_the_crawl_and_is_recorded():
+    crawler = crawler_with_spider()
+    response = HtmlResponse("https://netflixtechblog.com/", status=403, body=CHALLENGE)
+    with pytest.raises(CloseSpider):
+        ChallengeMiddleware(crawler).process_response(response.request, response)
+    assert crawler.stats.get_value("archive/errors/blocked") == 1
+    assert "blocked the crawler" in crawler.stats.get_value("archive/error_message/blocked")
+
+
+def test_retry_after_in_seconds_or_as_a_date():
+    assert retry_after(b"7") == 7.0
+    assert retry_after(None) is None
+    assert retry_after(b"soon") is None
+    later = datetime.now(timezone.utc) + timedelta(seconds=30)
+    assert 25 <= retry_after(format_datetime(later, usegmt=True).encode()) <= 31
