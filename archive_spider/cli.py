@@ -88,6 +88,8 @@ def crawl(sources, db_path, as_of, full, settings, wait, quiet, as_json, log_lev
         as_of = as_of or snapshot.CAPTURE_AS_OF
     for source in sources:
         check_source(source)
+    if sum(urlsplit(s).scheme in ("http", "https") for s in sources) > 1:
+        raise UsageProblem("one publication URL per run: crawl each into its own run")
     if as_of:
         try:
             parse_reference(as_of)

@@ -348,3 +348,15 @@ def test_status_of_a_missing_archive_is_a_usage_error(tmp_path):
     result = run_cli("status", "--db", str(tmp_path / "none.db"))
     assert result.returncode == 2
     assert "no archive at" in one_line_error(result)
+
+
+def test_two_publication_urls_in_one_run_are_refused(tmp_path):
+    result = run_cli(
+        "crawl",
+        "https://netflixtechblog.com/",
+        "https://medium.com/airbnb-engineering",
+        "--db",
+        str(tmp_path / "two.db"),
+    )
+    assert result.returncode == 2
+    assert "one publication URL per run" in one_line_error(result)
