@@ -31,6 +31,16 @@ class UsageProblem(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True)
 
 
+def db_option(help_text: str):
+    return click.option(
+        "--db",
+        "db_path",
+        required=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=help_text,
+    )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="archive-spider")
 def main() -> None:
@@ -39,13 +49,7 @@ def main() -> None:
 
 @main.command(epilog=f"\b\nExit codes:\n{EXIT_CODE_HELP}")
 @click.argument("sources", nargs=-1)
-@click.option(
-    "--db",
-    "db_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The archive database (created if missing).",
-)
+@db_option("The archive database (created if missing).")
 @click.option(
     "--as-of",
     help="Resolve relative dates ('2d ago') against this time (ISO 8601, UTC). "
@@ -126,13 +130,7 @@ def progress_mode(silent: bool) -> str:
 
 
 @main.command()
-@click.option(
-    "--db",
-    "db_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The archive database.",
-)
+@db_option("The archive database.")
 @click.option("--runs", default=10, show_default=True, help="How many recent runs to list.")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(db_path, runs, as_json):
@@ -158,13 +156,7 @@ def status(db_path, runs, as_json):
 
 
 @main.command()
-@click.option(
-    "--db",
-    "db_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The archive database.",
-)
+@db_option("The archive database.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8001, show_default=True, type=int)
 def serve(db_path, host, port):

@@ -7,6 +7,8 @@ from typing import Any
 
 # Date precisions, least precise first. A more precise date replaces a less precise one.
 PRECISIONS = ("day_approx", "day", "hour", "minute", "exact")
+# A read time beyond this many minutes is not a real one.
+MAX_READ_MINUTES = 1000
 
 
 @dataclass

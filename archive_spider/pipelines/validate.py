@@ -7,10 +7,9 @@ from urllib.parse import urlsplit
 
 from scrapy.exceptions import DropItem
 
-from ..items import PRECISIONS, Post
+from ..items import MAX_READ_MINUTES, PRECISIONS, Post
 
 _POST_ID = re.compile(r"^[0-9a-f]{8,12}$")
-MAX_READ_MINUTES = 1000
 
 
 def rejection(post: Post) -> str | None:

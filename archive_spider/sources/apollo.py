@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from archive_spider.bylines import post_authors
-from archive_spider.dates import ResolvedDate, format_instant, from_epoch_ms
+from archive_spider.dates import format_instant
 from archive_spider.items import Post
+from archive_spider.sources import post_nodes
 from archive_spider.urls import canonical_url, image_url
 
 SOURCE = "apollo"
@@ -29,10 +29,7 @@ _STUB_KEYS = {"__typename", "id"}
 _ID = re.compile(r"^[0-9a-f]{8,12}$")
 _HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z]{2,}$")
 _SLUG = re.compile(r"^[A-Za-z0-9_-]+$")
-_PATH_SEGMENT = re.compile(r"^[^/?#\s\\]+$")
 # Epoch milliseconds accepted as a publication date: 2000-01-01 to 2100-01-01 (UTC).
-_EPOCH_MS_RANGE = (946_684_800_000, 4_102_444_800_000)
-_MAX_READ_MINUTES = 1000
 
 
 class ApolloStateError(ValueError):
@@ -153,7 +150,7 @@ def _post(
     subtitle = _subtitle(node)
     account = _text(_deref(state, node.get("creator")).get("name"))
     image = _image_id(node.get("previewImage"))
-    published = _published(node.get("firstPublishedAt"))
+    published = post_nodes.published(node.get("firstPublishedAt"))
     return Post(
         id=post_id,
         url=url,
@@ -163,10 +160,10 @@ def _post(
         account=account,
         published=published.value if published else None,
         published_precision=published.precision if published else None,
-        read_minutes=_read_minutes(node.get("readingTime")),
+        read_minutes=post_nodes.read_minutes(node.get("readingTime")),
         image_id=image,
         image_url=image_url(image) if image else None,
-        member_only=_member_only(node),
+        member_only=post_nodes.member_only(node),
         source=SOURCE,
         seen_at=seen_at,
     )
@@ -175,7 +172,7 @@ def _post(
 def _post_url(node: dict, publication: Publication | None, origin: str) -> str | None:
     """On the publication's domain, else under its medium.com slug, else `mediumUrl`."""
     unique_slug = node.get("uniqueSlug")
-    if isinstance(unique_slug, str) and _PATH_SEGMENT.match(unique_slug):
+    if isinstance(unique_slug, str) and post_nodes.PATH_SEGMENT.match(unique_slug):
         if publication and publication.domain:
             return f"https://{publication.domain}/{unique_slug}"
         if publication and publication.slug:
@@ -207,29 +204,7 @@ def _image_id(value: Any) -> str | None:
         image = ref.partition(":")[2]
     else:
         image = value.get("id") if isinstance(value, dict) else None
-    return image if isinstance(image, str) and _PATH_SEGMENT.match(image) else None
-
-
-def _published(ms: Any) -> ResolvedDate | None:
-    if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not math.isfinite(ms):
-        return None
-    low, high = _EPOCH_MS_RANGE
-    return from_epoch_ms(int(ms)) if low <= ms < high else None
-
-
-def _read_minutes(reading_time: Any) -> int | None:
-    if isinstance(reading_time, bool) or not isinstance(reading_time, (int, float)):
-        return None
-    if not math.isfinite(reading_time) or not 0 <= reading_time <= _MAX_READ_MINUTES:
-        return None
-    return math.ceil(reading_time)
-
-
-def _member_only(node: dict) -> bool | None:
-    locked, visibility = node.get("isLocked"), node.get("visibility")
-    if not isinstance(locked, bool) and not isinstance(visibility, str):
-        return None
-    return locked is True or visibility == "LOCKED"
+    return image if isinstance(image, str) and post_nodes.PATH_SEGMENT.match(image) else None
 
 
 def _ref(value: Any) -> str | None:

@@ -7,15 +7,14 @@ answers a single operation with a bare object is accepted too.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from archive_spider.bylines import post_authors
-from archive_spider.dates import ResolvedDate, from_epoch_ms
 from archive_spider.items import Post
+from archive_spider.sources import post_nodes
 from archive_spider.urls import image_url, strip_query
 
 GRAPHQL_PATH = "/_/graphql"
@@ -53,10 +52,7 @@ POST_BY_ID_QUERY = (
 _ID = re.compile(r"^[0-9a-f]{8,12}$")
 _HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?$")
 _SLUG = re.compile(r"^[A-Za-z0-9_-]+$")
-_PATH_SEGMENT = re.compile(r"^[^/?#\s\\]+$")
 # Epoch milliseconds accepted as a publication date: 2000-01-01 to 2100-01-01 (UTC).
-_EPOCH_MS_RANGE = (946_684_800_000, 4_102_444_800_000)
-_MAX_READ_MINUTES = 1000
 
 
 class SchemaDrift(ValueError):
@@ -271,8 +267,8 @@ def _post(node: dict, post_id: str, url: str, seen_at: str) -> Post:
     subtitle = _text(_obj(node, "extendedPreviewContent").get("subtitle"))
     account = _text(_obj(node, "creator").get("name"))
     image = _obj(node, "previewImage").get("id")
-    image = image if isinstance(image, str) and _PATH_SEGMENT.match(image) else None
-    published = _published(node.get("firstPublishedAt"))
+    image = image if isinstance(image, str) and post_nodes.PATH_SEGMENT.match(image) else None
+    published = post_nodes.published(node.get("firstPublishedAt"))
     return Post(
         id=post_id,
         url=url,
@@ -282,10 +278,10 @@ def _post(node: dict, post_id: str, url: str, seen_at: str) -> Post:
         account=account,
         published=published.value if published else None,
         published_precision=published.precision if published else None,
-        read_minutes=_read_minutes(node.get("readingTime")),
+        read_minutes=post_nodes.read_minutes(node.get("readingTime")),
         image_id=image,
         image_url=image_url(image) if image else None,
-        member_only=_member_only(node),
+        member_only=post_nodes.member_only(node),
         source="graphql",
         seen_at=seen_at,
     )
@@ -307,7 +303,7 @@ def _post_url(node: dict) -> str | None:
     unique_slug = node.get("uniqueSlug")
     collection = _obj(node, "collection")
     domain, slug = collection.get("domain"), collection.get("slug")
-    if isinstance(unique_slug, str) and _PATH_SEGMENT.match(unique_slug):
+    if isinstance(unique_slug, str) and post_nodes.PATH_SEGMENT.match(unique_slug):
         if isinstance(domain, str) and _HOST.match(domain):
             return f"https://{domain.lower()}/{unique_slug}"
         if isinstance(slug, str) and _SLUG.match(slug):
@@ -323,26 +319,3 @@ def _post_url(node: dict) -> str | None:
     if parts.scheme not in ("http", "https") or not _HOST.match(parts.netloc):
         return None
     return None if any(c.isspace() for c in url) else url
-
-
-def _published(ms: Any) -> ResolvedDate | None:
-    if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not math.isfinite(ms):
-        return None
-    low, high = _EPOCH_MS_RANGE
-    return from_epoch_ms(int(ms)) if low <= ms < high else None
-
-
-def _read_minutes(reading_time: Any) -> int | None:
-    if isinstance(reading_time, bool) or not isinstance(reading_time, (int, float)):
-        return None
-    if not math.isfinite(reading_time) or not 0 <= reading_time <= _MAX_READ_MINUTES:
-        return None
-    return math.ceil(reading_time)
-
-
-def _member_only(node: dict) -> bool | None:
-    locked, visibility = node.get("isLocked"), node.get("visibility")
-    known = [v for v in (locked, visibility) if isinstance(v, (bool, str))]
-    if not known:
-        return None
-    return locked is True or visibility == "LOCKED"
