@@ -56,7 +56,7 @@ def judge(stats: dict, reason: str) -> Outcome:
         return Outcome("interrupted", EXIT_PARTIAL, f"the crawl stopped early ({reason})")
     posts = sum(stats.get(f"archive/posts_{s}", 0) for s in ("new", "updated", "unchanged"))
     failed_pages = stats.get("retry/max_reached", 0) + stats.get("spider_exceptions/count", 0)
-    if posts == 0:
+    if posts == 0 and not failed_pages:
         return Outcome("failed", EXIT_FAILED, "the run found zero posts")
     if failed_pages or stats.get("log_count/ERROR", 0):
         return Outcome(

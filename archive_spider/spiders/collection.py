@@ -322,14 +322,15 @@ class CollectionSpider(scrapy.Spider):
             self.fail("unreadable", f"{response.url} is not UTF-8 text ({error.reason})")
 
     def failed(self, failure):
-        """A request that failed for good: a missing publication is fatal, the rest partial."""
+        """A request that failed for good: a missing publication or file is fatal; a page
+        that failed after its retries makes the run partial (run again to complete)."""
         request = failure.request
         if failure.check(HttpError):
             status = failure.value.response.status
             if status in (404, 410) and request.callback == self.parse:
                 self.fail("not_found", f"{request.url} answered {status}: no such publication")
             self.logger.error("%s answered %s", request.url, status)
-        elif request.callback == self.parse:
+        elif request.callback == self.parse and urlsplit(request.url).scheme == "file":
             self.fail("unreadable", f"cannot read {request.url}: {failure.value}")
         else:
             self.logger.error("%s failed: %s", request.url, failure.value)
