@@ -20,6 +20,8 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+from helpers import POST_FIELDS, expected_posts
+
 from archive_spider.testing.medium_site import FAULT_KINDS, MediumSite
 
 # Posts a cell's site publishes and the listing page size: 4 GraphQL pages, ~80 requests.
@@ -38,18 +40,6 @@ RUN_TIMEOUT = 240.0
 
 EXIT_OK = 0
 EXIT_PARTIAL = 4
-
-FIELDS = (
-    "id",
-    "url",
-    "title",
-    "subtitle",
-    "published",
-    "read_minutes",
-    "image_id",
-    "member_only",
-    "account",
-)
 
 
 def crawl_command(site: MediumSite, db: Path, *, retry_times: int, page_size: int) -> list[str]:
@@ -70,25 +60,17 @@ def crawl_command(site: MediumSite, db: Path, *, retry_times: int, page_size: in
     return command
 
 
-def expected_rows(site: MediumSite) -> dict[str, dict]:
-    """What the archive must hold, by post id, with the columns as SQLite stores them."""
-    return {
-        post["id"]: {**post, "member_only": int(post["member_only"])}
-        for post in site.expected_posts()
-    }
-
-
 def read_archive(db: Path) -> tuple[dict[str, dict], int, int, int]:
     """(stored posts by id, rows in `posts`, distinct ids, distinct URLs); empty if the
     database is absent (a run that stored nothing removes the database it created)."""
     if not db.exists():
         return {}, 0, 0, 0
     with closing(sqlite3.connect(db)) as conn:
-        rows = conn.execute(f"SELECT {', '.join(FIELDS)} FROM posts").fetchall()
+        rows = conn.execute(f"SELECT {', '.join(POST_FIELDS)} FROM posts").fetchall()
         total, ids, urls = conn.execute(
             "SELECT count(*), count(DISTINCT id), count(DISTINCT url) FROM posts"
         ).fetchone()
-    posts = {row[0]: dict(zip(FIELDS, row, strict=True)) for row in rows}
+    posts = {row[0]: dict(zip(POST_FIELDS, row, strict=True)) for row in rows}
     return posts, total, ids, urls
 
 
@@ -182,7 +164,7 @@ def run_cell(
     runs: list[dict] = []
     started = time.monotonic()
     with site:
-        expected = expected_rows(site)
+        expected = expected_posts(site)
         command = crawl_command(site, db, retry_times=retry_times, page_size=page_size)
         while len(runs) < max_runs:
             logged = len(site.requests)

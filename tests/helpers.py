@@ -31,3 +31,31 @@ def query(db: Path, sql: str, *params) -> list[tuple]:
 def dump(db: Path, tables=("posts", "authors", "post_authors", "post_changes")) -> dict:
     """Every row of the content tables, to compare an archive before and after a run."""
     return {table: query(db, f"SELECT * FROM {table} ORDER BY 1, 2") for table in tables}
+
+
+# The fields of a post that the local Medium-like site knows exactly (`expected_posts()`).
+POST_FIELDS = (
+    "id",
+    "url",
+    "title",
+    "subtitle",
+    "published",
+    "read_minutes",
+    "image_id",
+    "member_only",
+    "account",
+)
+
+
+def stored_posts(db: Path) -> dict[str, dict]:
+    """The archive's posts by id, restricted to POST_FIELDS."""
+    rows = query(db, f"SELECT {', '.join(POST_FIELDS)} FROM posts")
+    return {row[0]: dict(zip(POST_FIELDS, row, strict=True)) for row in rows}
+
+
+def expected_posts(site) -> dict[str, dict]:
+    """What a complete archive of the local `site` holds, as stored (booleans as 0/1)."""
+    return {
+        post["id"]: {**post, "member_only": int(post["member_only"])}
+        for post in site.expected_posts()
+    }

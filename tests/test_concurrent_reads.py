@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from datasette.app import Datasette
-from helpers import query, run_cli
+from helpers import expected_posts, query, run_cli, stored_posts
 from markupsafe import escape
 
 from archive_spider.testing.medium_site import MediumSite
@@ -47,17 +47,6 @@ SETTINGS = (
     "-s",
     f"ARCHIVE_PAGE_SIZE={PAGE_SIZE}",
 )
-FIELDS = (
-    "id",
-    "url",
-    "title",
-    "subtitle",
-    "published",
-    "read_minutes",
-    "image_id",
-    "member_only",
-    "account",
-)
 # What a reader may see: whole pages only. The homepage commits the 10 newest posts, then
 # each listing page 20 more (its first repeats the homepage's 10).
 COMMITTED_COUNTS = {HOMEPAGE_CARDS} | {PAGE_SIZE * n for n in range(1, POSTS // PAGE_SIZE + 1)}
@@ -77,18 +66,6 @@ def crawl_command(site: MediumSite, db: Path) -> list[str]:
         *SETTINGS,
         "--quiet",
     ]
-
-
-def stored(db: Path) -> dict[str, dict]:
-    rows = query(db, f"SELECT {', '.join(FIELDS)} FROM posts")
-    return {row[0]: dict(zip(FIELDS, row, strict=True)) for row in rows}
-
-
-def expected(site: MediumSite) -> dict[str, dict]:
-    return {
-        post["id"]: {**post, "member_only": int(post["member_only"])}
-        for post in site.expected_posts()
-    }
 
 
 def committed_pages(db: Path) -> int:
@@ -219,7 +196,7 @@ def test_datasette_reads_while_a_crawl_writes(make_medium_site, tmp_path):
     assert reads.during_crawl >= MIN_READS
     assert crawl_exit == 0, stderr
     assert final_count == POSTS
-    assert stored(db) == expected(site)
+    assert stored_posts(db) == expected_posts(site)
     assert query(db, "SELECT count(*), count(DISTINCT id) FROM posts") == [(POSTS, POSTS)]
     assert query(db, "SELECT status FROM crawls") == [("ok",)]
     assert query(db, "PRAGMA integrity_check") == [("ok",)]

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 from dateutil.parser import isoparse
-from helpers import query, run_cli
+from helpers import POST_FIELDS, expected_posts, query, run_cli
 
 from archive_spider.testing.medium_site import MediumSite
 
@@ -51,17 +51,6 @@ SETTINGS = (
     "ARCHIVE_RETRY_BACKOFF_BASE=0.01",
     "-s",
     f"ARCHIVE_PAGE_SIZE={PAGE_SIZE}",
-)
-FIELDS = (
-    "id",
-    "url",
-    "title",
-    "subtitle",
-    "published",
-    "read_minutes",
-    "image_id",
-    "member_only",
-    "account",
 )
 # How far the date of a card may be from the post's exact time, by its precision.
 CARD_PRECISION = {
@@ -157,15 +146,8 @@ def posts(db: Path) -> dict[str, dict]:
         return {row["id"]: dict(row) for row in conn.execute("SELECT * FROM posts")}
 
 
-def expected(site: MediumSite) -> dict[str, dict]:
-    return {
-        post["id"]: {**post, "member_only": int(post["member_only"])}
-        for post in site.expected_posts()
-    }
-
-
 def stored(db: Path) -> dict[str, dict]:
-    return {post_id: {f: row[f] for f in FIELDS} for post_id, row in posts(db).items()}
+    return {post_id: {f: row[f] for f in POST_FIELDS} for post_id, row in posts(db).items()}
 
 
 def ids_of_pages(site: MediumSite, pages: int) -> set[str]:
@@ -190,8 +172,8 @@ def assert_sound(db: Path) -> None:
 def assert_homepage_card(row: dict, want: dict) -> None:
     """A post only the homepage showed so far: its card tells the time only roughly ("12m
     ago", "5h ago", "2d ago", "Oct 17"); every other field is final."""
-    assert {f: row[f] for f in FIELDS if f != "published"} == {
-        f: want[f] for f in FIELDS if f != "published"
+    assert {f: row[f] for f in POST_FIELDS if f != "published"} == {
+        f: want[f] for f in POST_FIELDS if f != "published"
     }
     slack = CARD_PRECISION.get(row["published_precision"])
     assert slack is not None, row
@@ -215,7 +197,7 @@ def test_a_crawl_killed_at_any_moment_loses_nothing(make_medium_site, tmp_path, 
     # Before the first page, the homepage is held back a whole second: time to kill.
     site = new_site(make_medium_site, slow=1.0 if pages == 0 else SLOW)
     db = tmp_path / "archive.db"
-    want = expected(site)
+    want = expected_posts(site)
     started = time.monotonic()
     crawler = start_crawl(site, db)
     try:
@@ -241,7 +223,7 @@ def test_a_crawl_killed_at_any_moment_loses_nothing(make_medium_site, tmp_path, 
         if committed == 1:
             assert_homepage_card(row, want[post_id])
         else:
-            assert {f: row[f] for f in FIELDS} == want[post_id]
+            assert {f: row[f] for f in POST_FIELDS} == want[post_id]
 
     # A normal rerun completes the archive.
     again = rerun(site, db)
@@ -287,7 +269,7 @@ def test_a_crawl_killed_while_creating_the_archive_can_start_over(make_medium_si
     again = rerun(site, db)
     assert again.returncode == 0, again.stderr
     assert_sound(db)
-    assert stored(db) == expected(site)
+    assert stored(db) == expected_posts(site)
     statuses = [status for (status,) in query(db, "SELECT status FROM crawls ORDER BY id")]
     assert statuses[-1] == "ok"
     assert set(statuses[:-1]) <= {"running"}
@@ -325,5 +307,5 @@ def test_the_lock_of_a_killed_crawl_does_not_block_the_next(make_medium_site, tm
     assert again.returncode == 0, again.stderr
     assert "being written by another crawl" not in again.stderr
     assert time.monotonic() - started < DEADLINE
-    assert stored(db) == expected(site)
+    assert stored(db) == expected_posts(site)
     assert [s for (s,) in query(db, "SELECT status FROM crawls ORDER BY id")] == ["running", "ok"]

@@ -3,19 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from helpers import dump, query, run_cli
+from helpers import dump, expected_posts, query, run_cli, stored_posts
 
-FIELDS = (
-    "id",
-    "url",
-    "title",
-    "subtitle",
-    "published",
-    "read_minutes",
-    "image_id",
-    "member_only",
-    "account",
-)
 FAST = (
     "--setting",
     "ARCHIVE_RETRY_BACKOFF_BASE=0.01",
@@ -35,18 +24,6 @@ def crawl(site, db, *args):
     )
 
 
-def stored(db) -> dict:
-    rows = query(db, f"SELECT {', '.join(FIELDS)} FROM posts")
-    return {row[0]: dict(zip(FIELDS, row, strict=True)) for row in rows}
-
-
-def expected(site) -> dict:
-    return {
-        post["id"]: {**post, "member_only": int(post["member_only"])}
-        for post in site.expected_posts()
-    }
-
-
 def requests_after_robots(site) -> list:
     return [r for r in site.requests if r[1] != "/robots.txt"]
 
@@ -56,7 +33,7 @@ def test_a_full_crawl_stores_every_post_exactly(make_medium_site, tmp_path):
     db = tmp_path / "live.db"
     result = crawl(site, db)
     assert result.returncode == 0, result.stderr
-    assert stored(db) == expected(site)
+    assert stored_posts(db) == expected_posts(site)
     assert query(db, "SELECT count(*), count(DISTINCT id) FROM posts") == [(1000, 1000)]
     assert query(db, "SELECT walk_complete, status FROM crawls") == [(1, "ok")]
     # 10 listing pages of 100, never a tracking parameter in a request.
@@ -78,8 +55,8 @@ def test_a_full_crawl_stores_every_post_exactly(make_medium_site, tmp_path):
     third = crawl(site, db)
     assert third.returncode == 0, third.stderr
     assert "new 3, updated 0" in third.stdout
-    assert stored(db) == expected(site)
-    assert len(stored(db)) == 1003
+    assert stored_posts(db) == expected_posts(site)
+    assert len(stored_posts(db)) == 1003
     assert len(dump(db)["posts"]) - len(before["posts"]) == 3
     # Page 1 holds the new posts, page 2 only known ones: paging stops there, not at page 11.
     assert len([r for r in site.requests if r[2] == "PublicationContentDataQuery"]) == 2
@@ -91,10 +68,10 @@ def test_a_killed_first_walk_is_finished_by_the_next_run(make_medium_site, tmp_p
     db = tmp_path / "live.db"
     first = crawl(site, db, "--setting", "CLOSESPIDER_PAGECOUNT=3")
     assert first.returncode == 4, first.stderr
-    assert len(stored(db)) < 300
+    assert len(stored_posts(db)) < 300
     second = crawl(site, db)
     assert second.returncode == 0, second.stderr
-    assert stored(db) == expected(site)
+    assert stored_posts(db) == expected_posts(site)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -105,7 +82,7 @@ def test_thirty_percent_failures_still_give_every_post_once(make_medium_site, tm
     db = tmp_path / "faulty.db"
     result = crawl(site, db, "--setting", "RETRY_TIMES=20")
     assert result.returncode == 0, result.stderr
-    assert stored(db) == expected(site)
+    assert stored_posts(db) == expected_posts(site)
 
 
 def test_a_challenge_page_is_reported_and_nothing_is_stored(make_medium_site, tmp_path):
@@ -135,7 +112,7 @@ def test_refused_primary_listing_falls_back(make_medium_site, tmp_path):
     db = tmp_path / "fallback.db"
     result = crawl(site, db)
     assert result.returncode == 0, result.stderr
-    assert stored(db) == expected(site)
+    assert stored_posts(db) == expected_posts(site)
 
 
 def test_an_offsite_redirect_is_not_followed(make_medium_site, tmp_path):
@@ -161,7 +138,7 @@ def test_posts_missing_from_the_listing_are_fetched_by_id(make_medium_site, tmp_
     db = tmp_path / "crosscheck.db"
     result = crawl(site, db, "--log-level", "INFO")
     assert result.returncode == 0, result.stderr
-    assert stored(db) == expected(site)
+    assert stored_posts(db) == expected_posts(site)
     by_id = [r for r in site.requests if r[2] == "PostByIdQuery"]
     assert len(by_id) == 1
     assert "'archive/fetched_by_id': 3" in result.stderr
