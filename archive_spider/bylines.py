@@ -28,9 +28,9 @@ from __future__ import annotations
 import re
 
 _MARKER = re.compile(r"(?:(?:written\s+)?by\b\s*:?|authors?\s*:)\s*", re.IGNORECASE)
-_PARENTHESES = re.compile(r"\s*\([^()]*\)")
+_PARENTHESES = re.compile(r"(?<!\s)\s*\([^()]*\)")
 _MARKS = re.compile(r"\\?[*^†‡]")
-_ELLIPSIS = re.compile(r"\s*(?:…|\.\.\.)$")
+_ELLIPSIS = re.compile(r"(?<!\s)\s*(?:…|\.\.\.)$")
 _MARKED_END = re.compile(r"[*^†‡]\s*(?:…|\.\.\.)$")
 # ";", an em or en dash ("-" only between spaces), or a period ending a word of 2+ letters.
 _END = re.compile(r";|[\u2014\u2013]|\s-\s|(?<=[^\s.]{2})\.(?:\s|$)")

@@ -65,6 +65,11 @@ def resolve_date(text: str, reference: datetime) -> ResolvedDate | None:
     return None
 
 
+def plausible(resolved: ResolvedDate | None) -> ResolvedDate | None:
+    """`resolved`, unless it lies before 2000: no Medium post was published then."""
+    return resolved if resolved is not None and resolved.value[:4] >= "2000" else None
+
+
 def from_epoch_ms(ms: int | float) -> ResolvedDate:
     """An exact instant from milliseconds since the Unix epoch."""
     moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms)

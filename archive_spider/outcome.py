@@ -55,11 +55,14 @@ def judge(stats: dict, reason: str) -> Outcome:
     if reason != "finished":
         return Outcome("interrupted", EXIT_PARTIAL, f"the crawl stopped early ({reason})")
     posts = sum(stats.get(f"archive/posts_{s}", 0) for s in ("new", "updated", "unchanged"))
-    failed_pages = stats.get("retry/max_reached", 0) + stats.get("spider_exceptions/count", 0)
+    lost = max(stats.get("retry/max_reached", 0), stats.get("archive/failed_requests", 0))
+    failed_pages = lost + stats.get("spider_exceptions/count", 0)
     if posts == 0 and not failed_pages:
         return Outcome("failed", EXIT_FAILED, "the run found zero posts")
     if failed_pages or stats.get("log_count/ERROR", 0):
+        last = stats.get("archive/last_failure")
+        why = f" (last: {last})" if last else ""
         return Outcome(
-            "partial", EXIT_PARTIAL, f"{failed_pages} page(s) failed; run again to complete"
+            "partial", EXIT_PARTIAL, f"{failed_pages} page(s) failed{why}; run again to complete"
         )
     return Outcome("ok", EXIT_OK, None)

@@ -26,9 +26,9 @@ logger = logging.getLogger(__name__)
 
 _MARKER = re.compile(r"window\.__APOLLO_STATE__\s*=\s*")
 _STUB_KEYS = {"__typename", "id"}
-_ID = re.compile(r"^[0-9a-f]{8,12}$")
-_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z]{2,}$")
-_SLUG = re.compile(r"^[A-Za-z0-9_-]+$")
+_ID = re.compile(r"^[0-9a-f]{8,12}\Z")
+_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z]{2,}\Z")
+_SLUG = re.compile(r"^[A-Za-z0-9_-]+\Z")
 # Epoch milliseconds accepted as a publication date: 2000-01-01 to 2100-01-01 (UTC).
 
 
@@ -77,12 +77,13 @@ def parse_apollo(
     """
     publication = _publication(state)
     seen_at = format_instant(reference)
+    latest_ms = int(reference.timestamp() * 1000) + 2 * 86_400_000  # nothing is published later
     posts = []
     for key in _post_keys(state):
         node = state[key]
         if set(node) <= _STUB_KEYS:
             continue
-        post = _post(state, node, publication, origin, seen_at)
+        post = _post(state, node, publication, origin, seen_at, latest_ms)
         if post is None:
             logger.debug("Apollo node %s has no valid post id or URL: skipped", key[:60])
         else:
@@ -136,7 +137,12 @@ def _post_keys(state: dict) -> list[str]:
 
 
 def _post(
-    state: dict, node: dict, publication: Publication | None, origin: str, seen_at: str
+    state: dict,
+    node: dict,
+    publication: Publication | None,
+    origin: str,
+    seen_at: str,
+    latest_ms: int | None = None,
 ) -> Post | None:
     post_id = node.get("id")
     if not isinstance(post_id, str) or not _ID.match(post_id):
@@ -150,7 +156,7 @@ def _post(
     subtitle = _subtitle(node)
     account = _text(_deref(state, node.get("creator")).get("name"))
     image = _image_id(node.get("previewImage"))
-    published = post_nodes.published(node.get("firstPublishedAt"))
+    published = post_nodes.published(node.get("firstPublishedAt"), latest_ms=latest_ms)
     return Post(
         id=post_id,
         url=url,
@@ -233,4 +239,4 @@ def _list(container: dict, key: str) -> list:
 def _text(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
-    return value.strip() or None
+    return post_nodes.clean_text(value.strip()) or None

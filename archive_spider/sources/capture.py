@@ -20,7 +20,7 @@ import re
 from datetime import datetime
 
 from archive_spider.bylines import post_authors
-from archive_spider.dates import ResolvedDate, format_instant, resolve_date
+from archive_spider.dates import ResolvedDate, format_instant, plausible, resolve_date
 from archive_spider.items import Post
 from archive_spider.sources import LayoutChanged
 from archive_spider.urls import canonical_url, image_id, image_url, post_id
@@ -189,7 +189,7 @@ class _Finisher:
         text = post.published_text
         if text is not None:
             if text not in self.dates:
-                self.dates[text] = resolve_date(text, self.reference)
+                self.dates[text] = plausible(resolve_date(text, self.reference))
             resolved = self.dates[text]
             if resolved is not None:
                 post.published, post.published_precision = resolved.value, resolved.precision

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from parsel import Selector, SelectorList
 
 from archive_spider.bylines import post_authors
-from archive_spider.dates import format_instant, resolve_date
+from archive_spider.dates import format_instant, plausible, resolve_date
 from archive_spider.items import Post
 from archive_spider.sources import LayoutChanged
 from archive_spider.urls import canonical_url, image_id, image_url, post_id
@@ -39,13 +39,15 @@ HREF, SRC, WIDTH, HEIGHT = "::attr(href)", "::attr(src)", "::attr(width)", "::at
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _DATE = re.compile(rf"\d{{1,3}}[mhd] ago|Just now|{_MONTH} \d{{1,2}}(?:, \d{{4}})?", re.ASCII)
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
-_READ_MINUTES = re.compile(r"(\d{1,4})\s*min read", re.ASCII)
+_READ_MINUTES = re.compile(r"(?<![\w.,+-])(\d{1,4})\s*min read", re.ASCII)
 _POST_PATH = re.compile(r"-[0-9a-f]{8,12}/?$")
 # An author profile: `/@name` on any host, or the bare root of a `name.medium.com` subdomain.
 _PROFILE_PATH = re.compile(r"^/@[^/]+/?$")
 _PROFILE_HOST = re.compile(r"^(?!miro\.|www\.)[a-z0-9-]+\.medium\.com$")
 _SIZE = re.compile(r"/resize:(?:fill|fit):(\d{1,5})(?::(\d{1,5}))?/", re.ASCII)
 _PIXELS = re.compile(r"\d{1,5}", re.ASCII)
+# A homepage shows a few dozen cards; thousands are a hostile page, not a publication.
+MAX_CARDS = 1000
 # Images no larger than this (both sides, in px) are avatars and logos, never previews.
 _AVATAR_MAX = 48
 
@@ -62,6 +64,9 @@ def parse_cards_report(
     html: str, *, page_url: str, reference: datetime
 ) -> tuple[list[Post], list[str]]:
     """The posts of `parse_cards` and, for each skipped card, the reason it was skipped."""
+    # Counted before the tree is built: 8 MiB of cards make a DOM of 150 MB.
+    if html.count('data-testid="post-preview"') > MAX_CARDS:
+        raise LayoutChanged(f"more than {MAX_CARDS} post cards on {page_url}: not a homepage")
     cards = Selector(text=html).css(CARD)
     if not cards:
         raise LayoutChanged(
@@ -86,7 +91,7 @@ def _card(card: Selector, page_url: str, reference: datetime, seen_at: str) -> P
     account = _account(card)
     footer = _footer_parts(card)
     date_text = next((part for part in footer if _DATE.fullmatch(part)), None)
-    resolved = resolve_date(date_text, reference) if date_text else None
+    resolved = plausible(resolve_date(date_text, reference)) if date_text else None
     minutes = _READ_MINUTES.search(" ".join(footer))
     image = _image_id(card)
     return Post(

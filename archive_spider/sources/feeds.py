@@ -145,13 +145,15 @@ def _rss_post(item: etree._Element, seen_at: str) -> Post | None:
 
 
 def _rfc822(text: str | None) -> str | None:
-    """An RFC 822 date as a UTC instant ("-0000", no known zone, is taken as UTC)."""
+    """An RFC 822 date as a UTC instant ("-0000", no known zone, is taken as UTC); None
+    outside 2000-2099, as for the JSON sources."""
     if text is None:
         return None
     try:
-        return format_instant(parsedate_to_datetime(text))
+        instant = format_instant(parsedate_to_datetime(text))
     except (ValueError, TypeError, OverflowError):
         return None
+    return instant if "2000" <= instant < "2100" else None
 
 
 def _sitemap_entry(element: etree._Element, tag: str) -> SitemapEntry | None:

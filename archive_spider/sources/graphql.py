@@ -8,7 +8,9 @@ answers a single operation with a bare object is accepted too.
 from __future__ import annotations
 
 import re
+import reprlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,9 +51,9 @@ POST_BY_ID_QUERY = (
     "query PostByIdQuery($id: ID!) { post(id: $id) { ...PostFields } } " + POST_FIELDS
 )
 
-_ID = re.compile(r"^[0-9a-f]{8,12}$")
-_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?$")
-_SLUG = re.compile(r"^[A-Za-z0-9_-]+$")
+_ID = re.compile(r"^[0-9a-f]{8,12}\Z")
+_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?\Z")
+_SLUG = re.compile(r"^[A-Za-z0-9_-]+\Z")
 # Epoch milliseconds accepted as a publication date: 2000-01-01 to 2100-01-01 (UTC).
 
 
@@ -254,7 +256,8 @@ def _collect(node: Any, where: str, seen_at: str, posts: list, rejected: list) -
         return
     post_id = node.get("id")
     if not isinstance(post_id, str) or not _ID.match(post_id):
-        rejected.append(f"{where}: id {_one_line(repr(post_id))[:40]} is not 8-12 hex characters")
+        shown = _one_line(reprlib.repr(post_id))[:40]
+        rejected.append(f"{where}: id {shown} is not 8-12 hex characters")
         return
     url = _post_url(node)
     if url is None:
@@ -268,7 +271,7 @@ def _post(node: dict, post_id: str, url: str, seen_at: str) -> Post:
     account = _text(_obj(node, "creator").get("name"))
     image = _obj(node, "previewImage").get("id")
     image = image if isinstance(image, str) and post_nodes.PATH_SEGMENT.match(image) else None
-    published = post_nodes.published(node.get("firstPublishedAt"))
+    published = post_nodes.published(node.get("firstPublishedAt"), latest_ms=_latest_ms(seen_at))
     return Post(
         id=post_id,
         url=url,
@@ -287,6 +290,15 @@ def _post(node: dict, post_id: str, url: str, seen_at: str) -> Post:
     )
 
 
+def _latest_ms(seen_at: str) -> int | None:
+    """Two days after `seen_at`: no post is published later than it is seen."""
+    try:
+        moment = datetime.fromisoformat(seen_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return int(moment.timestamp() * 1000) + 2 * 86_400_000
+
+
 def _obj(node: dict, key: str) -> dict:
     value = node.get(key)
     return value if isinstance(value, dict) else {}
@@ -295,7 +307,7 @@ def _obj(node: dict, key: str) -> dict:
 def _text(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
-    return value.strip() or None
+    return post_nodes.clean_text(value.strip()) or None
 
 
 def _post_url(node: dict) -> str | None:

@@ -14,25 +14,43 @@ from ..dates import ResolvedDate, from_epoch_ms
 from ..items import MAX_READ_MINUTES
 
 # A single URL path segment: a uniqueSlug or an image id.
-PATH_SEGMENT = re.compile(r"^[^/?#\s\\]+$")
+PATH_SEGMENT = re.compile(r"^[^/?#\s\\]+\Z")
 # firstPublishedAt outside 2000-2100 is not a publishing date.
 EPOCH_MS_RANGE = (946_684_800_000, 4_102_444_800_000)
 
 
-def published(ms: Any) -> ResolvedDate | None:
-    if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not math.isfinite(ms):
+def _number(value: Any) -> int | float | None:
+    """An int, or a finite float. An int is never converted: 10**400 does not fit a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def published(ms: Any, *, latest_ms: int | None = None) -> ResolvedDate | None:
+    """An exact date from epoch milliseconds in 2000-2100 and not after `latest_ms`."""
+    ms = _number(ms)
     low, high = EPOCH_MS_RANGE
-    return from_epoch_ms(int(ms)) if low <= ms < high else None
+    if latest_ms is not None:
+        high = min(high, latest_ms)
+    return from_epoch_ms(int(ms)) if ms is not None and low <= ms < high else None
 
 
 def read_minutes(reading_time: Any) -> int | None:
     """Minutes as Medium shows them: `ceil(readingTime)`."""
-    if isinstance(reading_time, bool) or not isinstance(reading_time, (int, float)):
+    value = _number(reading_time)
+    if value is None or not 0 <= value <= MAX_READ_MINUTES:
         return None
-    if not math.isfinite(reading_time) or not 0 <= reading_time <= MAX_READ_MINUTES:
-        return None
-    return math.ceil(reading_time)
+    return math.ceil(value)
+
+
+def clean_text(value: str) -> str:
+    """`value` without lone surrogates (JSON escapes such as "\\ud800"): SQLite refuses them."""
+    return _SURROGATE.sub("\ufffd", value)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def member_only(node: dict) -> bool | None:

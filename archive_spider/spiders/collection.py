@@ -20,7 +20,7 @@ import scrapy
 from dateutil.parser import isoparse
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import CloseSpider, DontCloseSpider
+from scrapy.exceptions import CloseSpider, DontCloseSpider, DownloadCancelledError
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from ..dates import format_instant, parse_reference
@@ -61,6 +61,9 @@ class CollectionSpider(scrapy.Spider):
         # Until a full walk of the listing has completed once, no run may stop paging early.
         self.walk_needed = True
         self.listed: set[str] = set()
+        # Cursors each listing operation answered, and listing pages in a row with no new post.
+        self.cursors: dict[str, set[str]] = {}
+        self.stale_pages = 0
         self.missing: set[str] = set()
 
     @classmethod
@@ -113,13 +116,14 @@ class CollectionSpider(scrapy.Spider):
                 state, reference=self.as_of, origin=response.url
             )
             posts += apollo_posts
+        if self.publication is not None and self.publication.domain:
+            self.allowed_hosts.add(self.publication.domain)  # before its posts are validated
         yield from posts
         yield Page(response.url, "homepage", 1, len(posts))
         if urlsplit(response.url).scheme in ("http", "https"):
             if self.publication is None:
                 raise LayoutChanged("the page names no publication in its Apollo state")
             self.origin = urljoin(response.url, "/")
-            self.allowed_hosts.add(self.publication.domain or "")
             self.crawler.stats.set_value("archive/publication", self.publication.id)
             self.walk_needed = self.full or not self.archive.walk_completed(self.publication.id)
             yield self.listing_request(graphql.PUBLICATION_POSTS, cursor="", number=1)
@@ -182,14 +186,23 @@ class CollectionSpider(scrapy.Spider):
             yield from self.refused(operation, number, str(error))
             return
         self.count_rejected(page.rejected)
+        new = {post.id for post in page.posts} - self.listed
+        self.stale_pages = 0 if new else self.stale_pages + 1
         self.listed.update(post.id for post in page.posts)
         yield from page.posts
         follow = None
         if page.next_cursor is not None:
-            if page.next_cursor == cursor:
+            seen = self.cursors.setdefault(operation, {cursor or ""})
+            if page.next_cursor in seen:
                 self.fail(
-                    "schema_drift", f"{operation} returned the same cursor twice: paging loop"
+                    "schema_drift", f"{operation} returned a cursor it gave before: paging loop"
                 )
+            if self.stale_pages >= 3:
+                self.fail(
+                    "schema_drift",
+                    f"{operation} listed no new post in {self.stale_pages} pages: paging loop",
+                )
+            seen.add(page.next_cursor)
             follow = self.listing_request(operation, page.next_cursor, number + 1)
         yield Page(
             f"{response.url}#{operation}-{number}", "listing", number, len(page.posts), follow
@@ -300,7 +313,7 @@ class CollectionSpider(scrapy.Spider):
         """The decoded JSON body, or None for a truncated or garbled answer."""
         try:
             return json.loads(response.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
             return None
 
     def retry(self, response, reason: str):
@@ -325,16 +338,25 @@ class CollectionSpider(scrapy.Spider):
         """A request that failed for good: a missing publication or file is fatal; a page
         that failed after its retries makes the run partial (run again to complete)."""
         request = failure.request
+        reason = self.reason(failure)
+        self.crawler.stats.set_value("archive/last_failure", f"{request.url}: {reason}")
         if failure.check(HttpError):
             status = failure.value.response.status
             if status in (404, 410) and request.callback == self.parse:
                 self.fail("not_found", f"{request.url} answered {status}: no such publication")
             self.logger.error("%s answered %s", request.url, status)
         elif request.callback == self.parse and urlsplit(request.url).scheme == "file":
-            self.fail("unreadable", f"cannot read {request.url}: {failure.value}")
+            self.fail("unreadable", f"cannot read {request.url}: {reason}")
         else:
-            self.logger.error("%s failed: %s", request.url, failure.value)
+            self.logger.error("%s failed: %s", request.url, reason)
         self.crawler.stats.inc_value("archive/failed_requests")
+
+    def reason(self, failure) -> str:
+        """What went wrong, in words (some of Scrapy's errors have an empty message)."""
+        if failure.check(DownloadCancelledError):  # Scrapy's cancel at DOWNLOAD_MAXSIZE
+            maxsize = self.settings.getint("DOWNLOAD_MAXSIZE")
+            return f"the answer was larger than DOWNLOAD_MAXSIZE ({maxsize} bytes)"
+        return str(failure.value) or type(failure.value).__name__
 
     def fail(self, kind: str, message: str):
         """Record a fatal error for the exit status and stop the crawl."""
