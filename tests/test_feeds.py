@@ -21,7 +21,7 @@ from archive_spider.sources.feeds import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SEEN_AT = "2024-10-27T08:00:00Z"
+SEEN_AT = "2025-11-06T12:00:00Z"  # after every pubDate of the fixtures
 ACCOUNT = "Netflix Technology Blog"
 RSS_HEAD = '<?xml version="1.0"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">'
 

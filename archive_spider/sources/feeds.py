@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
+from dateutil.parser import isoparse
 from lxml import etree
 
 from archive_spider.bylines import post_authors
@@ -22,6 +24,10 @@ DC = "http://purl.org/dc/elements/1.1/"
 # The GUID of a Medium RSS item: https://medium.com/p/<post id>.
 _GUID_PATH = re.compile(r"^/p/([0-9a-f]{8,12})/?$")
 _TAGGED = re.compile(r"/tagged(?:[/.-]|$)")
+
+
+# A feed's clock may run a little ahead of ours; further ahead is not a publishing date.
+FUTURE_TOLERANCE = timedelta(days=2)
 
 
 class FeedError(ValueError):
@@ -130,7 +136,7 @@ def _rss_post(item: etree._Element, seen_at: str) -> Post | None:
     if item_id is None:
         return None
     account = _child_text(item, "creator", DC)
-    published = _rfc822(_child_text(item, "pubDate"))
+    published = _rfc822(_child_text(item, "pubDate"), seen_at)
     return Post(
         id=item_id,
         url=url,
@@ -144,16 +150,18 @@ def _rss_post(item: etree._Element, seen_at: str) -> Post | None:
     )
 
 
-def _rfc822(text: str | None) -> str | None:
+def _rfc822(text: str | None, seen_at: str) -> str | None:
     """An RFC 822 date as a UTC instant ("-0000", no known zone, is taken as UTC); None
-    outside 2000-2099, as for the JSON sources."""
+    before 2000 or more than two days after the feed was seen, as for the JSON sources."""
     if text is None:
         return None
     try:
-        instant = format_instant(parsedate_to_datetime(text))
+        moment = parsedate_to_datetime(text)
+        latest = isoparse(seen_at) + FUTURE_TOLERANCE
+        instant = format_instant(moment)
     except (ValueError, TypeError, OverflowError):
         return None
-    return instant if "2000" <= instant < "2100" else None
+    return instant if "2000" <= instant <= format_instant(latest) else None
 
 
 def _sitemap_entry(element: etree._Element, tag: str) -> SitemapEntry | None:
