@@ -486,7 +486,7 @@ def test_arbitrary_nodes_give_valid_posts(nodes, has_next, cursor):
 def test_authors_come_from_bylines(monkeypatch):
     calls = []
     monkeypatch.setattr(
-        "archive_spider.sources.graphql.post_authors",
+        "archive_spider.sources.post_nodes.post_authors",
         lambda subtitle, account: calls.append((subtitle, account)) or ["X"],
     )
     assert [p.authors for p in page1().posts] == [["X"]] * 3

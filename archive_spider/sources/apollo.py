@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from archive_spider.bylines import post_authors
 from archive_spider.dates import format_instant
 from archive_spider.items import Post
 from archive_spider.sources import post_nodes
-from archive_spider.urls import canonical_url, image_url
+from archive_spider.urls import canonical_url
 
 SOURCE = "apollo"
 
@@ -156,20 +155,15 @@ def _post(
     subtitle = _subtitle(node)
     account = _text(_deref(state, node.get("creator")).get("name"))
     image = _image_id(node.get("previewImage"))
-    published = post_nodes.published(node.get("firstPublishedAt"), latest_ms=latest_ms)
-    return Post(
-        id=post_id,
+    return post_nodes.build_post(
+        node,
+        post_id=post_id,
         url=url,
         title=_text(node.get("title")),
         subtitle=subtitle,
-        authors=post_authors(subtitle, account),
         account=account,
-        published=published.value if published else None,
-        published_precision=published.precision if published else None,
-        read_minutes=post_nodes.read_minutes(node.get("readingTime")),
-        image_id=image,
-        image_url=image_url(image) if image else None,
-        member_only=post_nodes.member_only(node),
+        image=image,
+        latest_ms=latest_ms,
         source=SOURCE,
         seen_at=seen_at,
     )

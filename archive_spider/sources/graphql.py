@@ -14,10 +14,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from archive_spider.bylines import post_authors
 from archive_spider.items import Post
 from archive_spider.sources import post_nodes
-from archive_spider.urls import image_url, strip_query
+from archive_spider.urls import strip_query
 
 GRAPHQL_PATH = "/_/graphql"
 MAX_FIRST = 100
@@ -271,20 +270,15 @@ def _post(node: dict, post_id: str, url: str, seen_at: str) -> Post:
     account = _text(_obj(node, "creator").get("name"))
     image = _obj(node, "previewImage").get("id")
     image = image if isinstance(image, str) and post_nodes.PATH_SEGMENT.match(image) else None
-    published = post_nodes.published(node.get("firstPublishedAt"), latest_ms=_latest_ms(seen_at))
-    return Post(
-        id=post_id,
+    return post_nodes.build_post(
+        node,
+        post_id=post_id,
         url=url,
         title=_text(node.get("title")),
         subtitle=subtitle,
-        authors=post_authors(subtitle, account),
         account=account,
-        published=published.value if published else None,
-        published_precision=published.precision if published else None,
-        read_minutes=post_nodes.read_minutes(node.get("readingTime")),
-        image_id=image,
-        image_url=image_url(image) if image else None,
-        member_only=post_nodes.member_only(node),
+        image=image,
+        latest_ms=_latest_ms(seen_at),
         source="graphql",
         seen_at=seen_at,
     )

@@ -10,8 +10,10 @@ import math
 import re
 from typing import Any
 
+from ..bylines import post_authors
 from ..dates import ResolvedDate, from_epoch_ms
-from ..items import MAX_READ_MINUTES
+from ..items import MAX_READ_MINUTES, Post
+from ..urls import image_url
 
 # A single URL path segment: a uniqueSlug or an image id.
 PATH_SEGMENT = re.compile(r"^[^/?#\s\\]+\Z")
@@ -58,3 +60,36 @@ def member_only(node: dict) -> bool | None:
     if not isinstance(locked, bool) and not isinstance(visibility, str):
         return None
     return locked is True or visibility == "LOCKED"
+
+
+def build_post(
+    node: dict,
+    *,
+    post_id: str,
+    url: str,
+    title,
+    subtitle,
+    account,
+    image,
+    latest_ms: int | None,
+    source: str,
+    seen_at: str,
+) -> Post:
+    """A `Post` from a Post object's values that both sources read the same way."""
+    date = published(node.get("firstPublishedAt"), latest_ms=latest_ms)
+    return Post(
+        id=post_id,
+        url=url,
+        title=title,
+        subtitle=subtitle,
+        authors=post_authors(subtitle, account),
+        account=account,
+        published=date.value if date else None,
+        published_precision=date.precision if date else None,
+        read_minutes=read_minutes(node.get("readingTime")),
+        image_id=image,
+        image_url=image_url(image) if image else None,
+        member_only=member_only(node),
+        source=source,
+        seen_at=seen_at,
+    )
