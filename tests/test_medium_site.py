@@ -478,12 +478,14 @@ def test_the_request_log_records_operations(medium_site):
     graphql(medium_site, publication_posts(3))
     graphql(medium_site, post_by_id("0" * 12))
     fetch(medium_site, "/missing")
-    assert medium_site.requests == [
+    assert [logged[:4] for logged in medium_site.requests] == [
         ("GET", "/?source=x", None, 200),
         ("POST", "/_/graphql", "PublicationContentDataQuery", 200),
         ("POST", "/_/graphql", "PostByIdQuery", 200),
         ("GET", "/missing", None, 404),
     ]
+    times = [logged.at for logged in medium_site.requests]
+    assert times == sorted(times) and times[0] < times[-1] <= time.monotonic()
     medium_site.reset_log()
     assert medium_site.requests == []
 

@@ -14,7 +14,19 @@ the way Medium served netflixtechblog.com in 2023-2025:
 
 Post URLs in the data are on the publication's domain (https://netflixtechblog.com/...),
 never on the address the server listens on. `site.faults` switches failures on and off
-while the server runs (`Faults`). From a shell:
+while the server runs (`Faults`).
+
+`MediumSite(domain=None)` is a publication hosted on medium.com under its slug: post URLs
+are https://medium.com/<slug>/<uniqueSlug>, and it serves
+
+    GET  /robots.txt                 as above
+    GET  /<slug>                     the homepage (also /<slug>/)
+    POST /_/graphql                  as above
+    GET  /feed/<slug>                the RSS feed
+    GET  /<slug>/<uniqueSlug>        a post page (and /<slug>/tagged/<tag>, a tag page)
+
+and no sitemap. `site.answer(...)` answers one request without a server of its own, which
+is how `medium_fleet.MediumFleet` serves many sites at once. From a shell:
 
     python -m archive_spider.testing.medium_site --posts 300 --port 8080 --fault-rate 0.2
 """
@@ -24,6 +36,7 @@ from __future__ import annotations
 import argparse
 import base64
 import bisect
+import hashlib
 import html
 import json
 import logging
@@ -36,6 +49,7 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -50,6 +64,7 @@ NAME = "Netflix TechBlog"
 COLLECTION_ID = "2615bd06b42e"
 SLUG = "netflix-techblog"
 DOMAIN = "netflixtechblog.com"
+MEDIUM_DOMAIN = "medium.com"
 DESCRIPTION = (
     "Learn about Netflix\u2019s world class engineering efforts, company culture, "
     "product developments and more."
@@ -280,12 +295,14 @@ class Faults:
 
 
 class LoggedRequest(NamedTuple):
-    """One request: `status` is the status sent (0 for a reset connection)."""
+    """One request: `status` is the status sent (0 for a reset connection), `at` the
+    `time.monotonic()` when it was answered (before any delay of its answer)."""
 
     method: str
     path: str
     operation: str | None
     status: int
+    at: float
 
 
 @dataclass(frozen=True)
@@ -299,12 +316,23 @@ class Reply:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class Plan:
     """How to answer one request: the reply, an injected fault kind, seconds to wait first."""
 
     reply: Reply
-    fault: str | None
-    delay: float
+    fault: str | None = None
+    delay: float = 0.0
+
+    @property
+    def status(self) -> int:
+        """The status the client gets: 0 for a connection reset without an answer."""
+        return 0 if self.fault == "reset" else self.reply.status
+
+
+# Answers one request: (method, path with query, body, Host header or None) -> Plan.
+Answer = Callable[[str, str, bytes, str | None], Plan]
+# Answers one GraphQL operation of a request's JSON array.
+OperationAnswer = Callable[[dict], dict]
 
 
 def _html(status: int, text: str, *headers: tuple[str, str]) -> Reply:
@@ -342,13 +370,16 @@ class MediumSite:
         name: str = NAME,
         collection_id: str = COLLECTION_ID,
         slug: str = SLUG,
-        domain: str = DOMAIN,
+        domain: str | None = DOMAIN,
+        account: str = ACCOUNT,
         page_shortfall: int = 0,
         faults: Faults | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        """`page_shortfall`: how many posts fewer than asked a page of `first: 100` holds
+        """`domain`: the publication's custom domain, or None for one hosted on medium.com
+        under `/<slug>`. `account`: the name of the account that publishes every post.
+        `page_shortfall`: how many posts fewer than asked a page of `first: 100` holds
         (Medium was seen to answer 98)."""
         if posts < 0:
             raise ValueError(f"posts must be >= 0, got {posts}")
@@ -357,16 +388,20 @@ class MediumSite:
         self.seed = seed
         self.now = now.astimezone(timezone.utc)
         self.name, self.collection_id, self.slug = name, collection_id, slug
-        self.domain = domain.lower()
+        self.domain = domain.lower() if domain is not None else None
+        self.account = account
+        self._account_id, self._account_username = _account_handle(account)
         self.page_shortfall = page_shortfall
         self.faults = faults or Faults()
         self._host, self._port = host, port
+        # Where the site lives: its public host, and the path its pages and feed sit under.
+        self._public_host = self.domain or MEDIUM_DOMAIN
+        self._prefix = "" if self.domain else f"/{slug}"
+        self._feed_path = "/feed" if self.domain else f"/feed/{slug}"
         self._lock = threading.Lock()
         self._fault_rng = random.Random(seed)
         self._log: list[LoggedRequest] = []
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
+        self._listener: Listener | None = None
         self._catalog = _Catalog.of(self._invent(posts))
 
     def _invent(self, count: int) -> list[SyntheticPost]:
@@ -395,28 +430,16 @@ class MediumSite:
     # Control ------------------------------------------------------------------------------
 
     def start(self) -> MediumSite:
-        if self._server is not None:
+        if self._listener is not None:
             raise RuntimeError("the site is already started")
-        self._stopping.clear()
-        self._server = _Server((self._host, self._port), _Handler, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"medium-site-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._listener = Listener((self._host, self._port), self.answer, "medium-site")
         return self
 
     def stop(self) -> None:
-        if self._server is None:
+        if self._listener is None:
             return
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._server = self._thread = None
+        self._listener.stop()
+        self._listener = None
 
     def __enter__(self) -> MediumSite:
         return self.start()
@@ -426,9 +449,9 @@ class MediumSite:
 
     @property
     def port(self) -> int:
-        if self._server is None:
+        if self._listener is None:
             raise RuntimeError("the site is not started")
-        return self._server.server_address[1]
+        return self._listener.port
 
     @property
     def origin(self) -> str:
@@ -436,7 +459,13 @@ class MediumSite:
 
     @property
     def url(self) -> str:
-        return self.origin + "/"
+        """The homepage on the address the site listens on."""
+        return self.origin + (self._prefix or "/")
+
+    @property
+    def home_url(self) -> str:
+        """The public homepage: https://<domain>/ or https://medium.com/<slug>."""
+        return f"https://{self._public_host}{self._prefix or '/'}"
 
     @property
     def posts(self) -> list[SyntheticPost]:
@@ -476,17 +505,18 @@ class MediumSite:
                 "read_minutes": math.ceil(post.reading_time),
                 "image_id": post.image_id,
                 "member_only": post.locked,
-                "account": ACCOUNT,
+                "account": self.account,
             }
             for post in self._catalog.posts
         ]
 
     def post_url(self, post: SyntheticPost) -> str:
-        return f"https://{self.domain}/{post.unique_slug}"
+        return f"https://{self._public_host}{self._prefix}/{post.unique_slug}"
 
     @property
     def requests(self) -> list[LoggedRequest]:
-        """Every request so far: (method, path with query, operationName or None, status)."""
+        """Every request so far: (method, path with query, operationName or None, status,
+        monotonic time)."""
         with self._lock:
             return list(self._log)
 
@@ -496,8 +526,19 @@ class MediumSite:
 
     # Answering ----------------------------------------------------------------------------
 
-    def _plan(self, method: str, path: str, body: bytes, host: str | None) -> _Plan:
-        """The answer to one request, faults included, logged before it is sent."""
+    def answer(
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        host: str | None,
+        *,
+        answer_operation: OperationAnswer | None = None,
+    ) -> Plan:
+        """The answer to one request, faults included, logged before it is sent.
+
+        `host` is the request's Host header. `answer_operation` answers each GraphQL
+        operation instead of `self.answer_operation` (a fleet answers for all its sites)."""
         faults = self.faults
         exempt = urlsplit(path).path == "/robots.txt" and not faults.robots
         mode = None if exempt else self._mode_reply(faults)
@@ -509,16 +550,15 @@ class MediumSite:
         elif fault == "429":
             reply = _html(429, _page("Too Many Requests", "<h1>429</h1>"), ("Retry-After", "1"))
         else:
-            reply = self._route(method, path, body, host)
-        operation = _operation_name(body) if method == "POST" else None
-        with self._lock:
-            self._log.append(
-                LoggedRequest(method, path, operation, 0 if fault == "reset" else reply.status)
-            )
+            reply = self._route(method, path, body, host, answer_operation or self.answer_operation)
         delay = 0.0 if exempt else faults.slow
         if fault == "timeout":
             delay += faults.timeout_seconds
-        return _Plan(reply, fault, delay)
+        plan = Plan(reply, fault, delay)
+        operation = operation_name(body) if method == "POST" else None
+        with self._lock:
+            self._log.append(LoggedRequest(method, path, operation, plan.status, time.monotonic()))
+        return plan
 
     def _draw_fault(self, faults: Faults) -> str | None:
         if faults.rate <= 0:
@@ -534,41 +574,54 @@ class MediumSite:
     def _mode_reply(self, faults: Faults) -> Reply | None:
         """The answer every request gets in the `gone` and `challenge` modes."""
         if faults.gone:
-            return _not_found()
+            return not_found()
         if faults.challenge:
-            return _challenge(self.domain)
+            return _challenge(self._public_host)
         return None
 
-    def _route(self, method: str, path: str, body: bytes, host: str | None) -> Reply:
+    def _route(
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        host: str | None,
+        answer_operation: OperationAnswer,
+    ) -> Reply:
         route = urlsplit(path).path
         origin = f"http://{host}" if host and _HOST.fullmatch(host) else self.origin
         if method == "POST":
-            return self._graphql(body) if route == GRAPHQL_PATH else _not_found()
+            if route == GRAPHQL_PATH:
+                return self._graphql(body, answer_operation)
+            return not_found()
         if route == GRAPHQL_PATH:
             return _json(405, _errors("GET is not supported, use POST"))
         if route == "/robots.txt":
-            return Reply(200, _robots(origin).encode(), "text/plain; charset=utf-8")
-        if route == "/":
+            return robots_txt(origin)
+        if route in (self._prefix or "/", self._prefix + "/"):
             if self.faults.offsite_redirect:
                 return Reply(302, headers=(("Location", "http://example.invalid/"),))
             return _html(200, self._homepage(origin))
-        if route == "/feed":
+        if route == self._feed_path:
             return _xml(self._feed(), "text/xml; charset=UTF-8")
-        if route == "/sitemap/sitemap.xml":
-            return _xml(self._sitemap_index(origin))
-        if route == _TAG_SITEMAP:
-            return _xml(self._tag_sitemap())
-        if match := _DAY_SITEMAP.fullmatch(route):
-            return self._day_sitemap(match[1], match[2])
-        if match := _TAG_PAGE.fullmatch(route):
+        if self.domain is not None:  # medium.com serves no sitemap of a publication
+            if route == "/sitemap/sitemap.xml":
+                return _xml(self._sitemap_index(origin))
+            if route == _TAG_SITEMAP:
+                return _xml(self._tag_sitemap())
+            if match := _DAY_SITEMAP.fullmatch(route):
+                return self._day_sitemap(match[1], match[2])
+        if not route.startswith(self._prefix + "/"):
+            return not_found()
+        page = route[len(self._prefix) :]
+        if match := _TAG_PAGE.fullmatch(page):
             return self._tag_page(match[1])
-        if match := _POST_PAGE.fullmatch(route):
+        if match := _POST_PAGE.fullmatch(page):
             return self._post_page(match[2])
-        return _not_found()
+        return not_found()
 
     # GraphQL ------------------------------------------------------------------------------
 
-    def _graphql(self, body: bytes) -> Reply:
+    def _graphql(self, body: bytes, answer_operation: OperationAnswer) -> Reply:
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
@@ -587,10 +640,11 @@ class MediumSite:
                 code="GRAPHQL_VALIDATION_FAILED",
             )
             return _json(400, refused if single else [refused] * len(operations))
-        results = [self._operation(operation) for operation in operations]
+        results = [answer_operation(operation) for operation in operations]
         return _json(200, results[0] if single else results)
 
-    def _operation(self, operation: dict) -> dict:
+    def answer_operation(self, operation: dict) -> dict:
+        """The answer to one GraphQL operation, as this site's GraphQL endpoint gives it."""
         name = operation.get("operationName")
         variables = operation.get("variables") or {}
         answer = {
@@ -614,9 +668,33 @@ class MediumSite:
             )
         return answer(variables)
 
-    def _is_this_publication(self, slug: Any, domain: Any) -> bool:
-        return (isinstance(slug, str) and slug == self.slug) or (
-            isinstance(domain, str) and domain.lower() == self.domain
+    def is_named_by(self, operation: dict) -> bool:
+        """Whether a GraphQL operation asks about this publication or one of its posts."""
+        name = operation.get("operationName")
+        variables = operation.get("variables")
+        if not isinstance(variables, dict):
+            return False
+        if name == POST_BY_ID:
+            post_id = variables.get("id")
+            return isinstance(post_id, str) and post_id in self._catalog.by_id
+        if name == PUBLICATION_POSTS:
+            ref = variables.get("ref")
+            return isinstance(ref, dict) and self._is_referred_to(ref)
+        if name == HOMEPAGE_POSTS:
+            domain_or_slug = variables.get("domainOrSlug")
+            return self._is_this_publication(domain_or_slug, domain_or_slug, domain_or_slug)
+        return False
+
+    def _is_referred_to(self, ref: dict) -> bool:
+        """Whether a PublicationRef ({id, slug, domain}) names this publication."""
+        return self._is_this_publication(ref.get("slug"), ref.get("domain"), ref.get("id"))
+
+    def _is_this_publication(self, slug: Any, domain: Any, collection_id: Any = None) -> bool:
+        """A slug, a custom domain or a collection id of this publication."""
+        return (
+            (isinstance(slug, str) and slug == self.slug)
+            or (isinstance(domain, str) and domain.lower() == self.domain)
+            or (isinstance(collection_id, str) and collection_id == self.collection_id)
         )
 
     def _publication_posts(self, variables: dict) -> dict:
@@ -627,7 +705,7 @@ class MediumSite:
             return _errors('Variable "$first" of required type "Int!" must be a positive Int.')
         if not isinstance(after, str):
             return _errors('Variable "$after" of required type "String!" was not provided.')
-        if not self._is_this_publication(ref.get("slug"), ref.get("domain")):
+        if not self._is_referred_to(ref):
             return {"data": {"publication": None}}
         catalog = self._catalog
         start = 0 if after == "" else self._cursor_position(after, catalog)
@@ -688,7 +766,7 @@ class MediumSite:
         limit, start = paging.get("limit", 10), paging.get("from")
         if not _is_count(limit):
             return _errors('Variable "$paging.limit" must be a positive Int.')
-        if not self._is_this_publication(domain_or_slug, domain_or_slug):
+        if not self._is_this_publication(domain_or_slug, domain_or_slug, domain_or_slug):
             return {"data": {"collection": None}}
         limit = min(limit, MAX_FIRST)
         sequence = self._homepage_sequence(start, limit + 1)
@@ -758,9 +836,9 @@ class MediumSite:
             "extendedPreviewContent": {"__typename": "PreviewContent", "subtitle": post.subtitle},
             "creator": {
                 "__typename": "User",
-                "id": ACCOUNT_ID,
-                "name": ACCOUNT,
-                "username": ACCOUNT_USERNAME,
+                "id": self._account_id,
+                "name": self.account,
+                "username": self._account_username,
             },
             "collection": {
                 "__typename": "Collection",
@@ -780,9 +858,10 @@ class MediumSite:
         posts = self._catalog.posts[:HOMEPAGE_CARDS]
         cards = "\n".join(self._card(post, index) for index, post in enumerate(posts))
         collection_key = f"Collection:{self.collection_id}"
-        user_key = f"User:{ACCOUNT_ID}"
+        user_key = f"User:{self._account_id}"
         section_key = f"PublicationPostsSection:{self.collection_id}-homepage-0"
-        by_domain = json.dumps({"domainOrSlug": self.domain}, separators=(",", ":"))
+        domain_or_slug = self.domain or self.slug
+        by_domain = json.dumps({"domainOrSlug": domain_or_slug}, separators=(",", ":"))
         apollo = {
             "ROOT_QUERY": {
                 "__typename": "Query",
@@ -797,9 +876,9 @@ class MediumSite:
             },
             user_key: {
                 "__typename": "User",
-                "id": ACCOUNT_ID,
-                "name": ACCOUNT,
-                "username": ACCOUNT_USERNAME,
+                "id": self._account_id,
+                "name": self.account,
+                "username": self._account_username,
                 "imageId": AVATAR_IMAGE,
                 "mediumMemberAt": 0,
             },
@@ -808,7 +887,8 @@ class MediumSite:
                 "id": self.collection_id,
                 "name": self.name,
                 "slug": self.slug,
-                "domainOrSlug": self.domain,
+                **({} if self.domain else {"domain": None}),
+                "domainOrSlug": domain_or_slug,
                 "customDomain": self.domain,
                 "description": DESCRIPTION,
                 "logo": {"__ref": f"ImageMetadata:{LOGO_IMAGE}"},
@@ -843,12 +923,12 @@ class MediumSite:
             f"<title>{name}</title>\n"
             '<meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width,initial-scale=1">\n'
-            f'<link rel="canonical" href="https://{self.domain}/">\n'
+            f'<link rel="canonical" href="{self.home_url}">\n'
             '<style data-fela-type="RULE">.a{font-family:medium-content-sans-serif-font}'
             ".b{font-weight:400}.c{background-color:rgba(255,255,255,1)}.l{display:block}</style>\n"
             '</head><body><a href="/sitemap/sitemap.xml" class="d">Sitemap</a>\n'
             '<div id="root"><div class="a b c"><div class="e f g h i">\n'
-            f'<nav class="j k"><a href="https://{self.domain}/?source=post_page---publication_nav-'
+            f'<nav class="j k"><a href="{self.home_url}?source=post_page---publication_nav-'
             f'{self.collection_id}" class="m n"><img alt="{name}" src="https://miro.medium.com/v2/'
             f'resize:fit:1036/{LOGO_IMAGE}" width="259" height="40"></a></nav>\n'
             f'<div class="o q"><h2 class="bf ip">Latest</h2>\n\n{cards}\n\n'
@@ -869,9 +949,9 @@ class MediumSite:
         """One post-preview card; its footer and image come twice, one per breakpoint."""
         title = html.escape(post.title)
         source = f"?source=collection_home_page----{self.collection_id}-----{index}" + "-" * 35
-        href = html.escape(f"/{post.unique_slug}{source}")
-        author = html.escape(f"https://{ACCOUNT_USERNAME}.medium.com/{source}")
-        account = html.escape(ACCOUNT)
+        href = html.escape(f"{self._prefix}/{post.unique_slug}{source}")
+        author = html.escape(f"https://{self._account_username}.medium.com/{source}")
+        account = html.escape(self.account)
         subtitle = (
             f'<div class="gu l"><h3 class="bf b gv gw">{html.escape(post.subtitle)}</h3></div>'
             if post.subtitle
@@ -926,7 +1006,8 @@ class MediumSite:
             )
         if post.responses:
             counts += (
-                f'<a href="/{post.unique_slug}?responsesOpen=true" rel="noopener follow">'
+                f'<a href="{self._prefix}/{post.unique_slug}?responsesOpen=true" '
+                'rel="noopener follow">'
                 f'<svg width="16" height="16"></svg><span class="bf b">{post.responses}</span></a>'
             )
         date = card_date(post.first_published_at, self.now)
@@ -944,7 +1025,7 @@ class MediumSite:
     def _post_page(self, post_id: str) -> Reply:
         post = self._catalog.by_id.get(post_id)
         if post is None:
-            return _not_found()
+            return not_found()
         title = html.escape(post.title)
         body = (
             f'<article><h1 data-testid="storyTitle">{title}</h1>'
@@ -952,12 +1033,12 @@ class MediumSite:
             f'<span data-testid="storyReadTime">{math.ceil(post.reading_time)} min read</span>'
             "</article>"
         )
-        return _html(200, _page(f"{post.title} | by {ACCOUNT} | {self.name}", body))
+        return _html(200, _page(f"{post.title} | by {self.account} | {self.name}", body))
 
     def _tag_page(self, tag: str) -> Reply:
         tagged = [p for p in self._catalog.posts if tag in p.tags][:HOMEPAGE_CARDS]
         if not tagged:
-            return _not_found()
+            return not_found()
         links = "".join(
             f'<li><a href="{html.escape(self.post_url(p))}">{html.escape(p.title)}</a></li>'
             for p in tagged
@@ -968,7 +1049,7 @@ class MediumSite:
 
     def _feed(self) -> str:
         """RSS 2.0 of the newest posts, Medium style."""
-        home = f"https://{self.domain}"
+        home = f"https://{self._public_host}{self._prefix}"
         rss_source = f"?source=rss----{self.collection_id}---4"
         items = "".join(self._feed_item(p, rss_source) for p in self._catalog.posts[:FEED_ITEMS])
         return (
@@ -987,7 +1068,8 @@ class MediumSite:
             "        </image>\n"
             "        <generator>Medium</generator>\n"
             f"        <lastBuildDate>{format_datetime(self.now, usegmt=True)}</lastBuildDate>\n"
-            f'        <atom:link href="{home}/feed" rel="self" type="application/rss+xml"/>\n'
+            f'        <atom:link href="https://{self._public_host}{self._feed_path}" rel="self"'
+            ' type="application/rss+xml"/>\n'
             "        <webMaster><![CDATA[yourfriends@medium.com]]></webMaster>\n"
             '        <atom:link href="http://medium.superfeedr.com" rel="hub"/>\n'
             f"{items}"
@@ -1013,7 +1095,7 @@ class MediumSite:
             f"            <link>{url}{rss_source}</link>\n"
             f'            <guid isPermaLink="false">https://medium.com/p/{post.id}</guid>\n'
             f"{categories}"
-            f"            <dc:creator>{_cdata(ACCOUNT)}</dc:creator>\n"
+            f"            <dc:creator>{_cdata(self.account)}</dc:creator>\n"
             f"            <pubDate>{_rfc822(post.first_published_at)}</pubDate>\n"
             f"            <atom:updated>{_iso(post.latest_published_at)}</atom:updated>\n"
             f"            <content:encoded>{_cdata(content)}</content:encoded>\n"
@@ -1042,7 +1124,7 @@ class MediumSite:
     def _day_sitemap(self, year: str, day: str) -> Reply:
         posts = self._catalog.days.get(day) if day.startswith(year) else None
         if not posts:
-            return _not_found()
+            return not_found()
         return _xml(
             _urlset(
                 (self.post_url(p), _iso(p.latest_published_at), "monthly", "0.7") for p in posts
@@ -1051,7 +1133,8 @@ class MediumSite:
 
     def _tag_sitemap(self) -> str:
         tags = sorted({tag for post in self._catalog.posts for tag in post.tags})
-        return _urlset((f"https://{self.domain}/tagged/{t}", None, "weekly", "0.5") for t in tags)
+        home = f"https://{self._public_host}{self._prefix}"
+        return _urlset((f"{home}/tagged/{t}", None, "weekly", "0.5") for t in tags)
 
 
 # Rendering helpers ------------------------------------------------------------------------
@@ -1131,7 +1214,8 @@ def _urlset(urls: Any) -> str:
     )
 
 
-def _robots(origin: str) -> str:
+def robots_txt(origin: str) -> Reply:
+    """Medium's robots.txt, its Sitemap line on `origin`."""
     disallowed = (
         "/m/",
         "/me/",
@@ -1148,7 +1232,8 @@ def _robots(origin: str) -> str:
         "/*/*source=",
     )
     rules = "".join(f"Disallow: {path}\n" for path in disallowed)
-    return f"User-Agent: *\n{rules}Allow: /_/\n\nSitemap: {origin}/sitemap/sitemap.xml\n"
+    text = f"User-Agent: *\n{rules}Allow: /_/\n\nSitemap: {origin}/sitemap/sitemap.xml\n"
+    return Reply(200, text.encode(), "text/plain; charset=utf-8")
 
 
 def _page(title: str, body: str) -> str:
@@ -1158,7 +1243,8 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def _not_found() -> Reply:
+def not_found() -> Reply:
+    """Medium's 404 page."""
     body = (
         '<div id="root"><main><h1>404</h1><h2>Out of nothing, something.</h2>'
         "<p>You can find (just about) anything on Medium — apparently even a page that "
@@ -1193,7 +1279,7 @@ def _challenge(domain: str) -> Reply:
     )
 
 
-def _operation_name(body: bytes) -> str | None:
+def operation_name(body: bytes) -> str | None:
     """The operationName of the first operation of a GraphQL body, if it has one."""
     try:
         payload = json.loads(body)
@@ -1202,6 +1288,15 @@ def _operation_name(body: bytes) -> str | None:
     first = payload[0] if isinstance(payload, list) and payload else payload
     name = first.get("operationName") if isinstance(first, dict) else None
     return name if isinstance(name, str) else None
+
+
+def _account_handle(account: str) -> tuple[str, str]:
+    """(user id, username) of the account named `account`: Netflix's for the default one,
+    else made from the name."""
+    if account == ACCOUNT:
+        return ACCOUNT_ID, ACCOUNT_USERNAME
+    user_id = hashlib.sha256(account.encode()).hexdigest()[:12]
+    return user_id, re.sub(r"[^a-z0-9]+", "", account.lower()) or user_id
 
 
 def _is_count(value: Any) -> bool:
@@ -1229,12 +1324,39 @@ def _iso(ms: int, *, millis: bool = True) -> str:
 # HTTP -------------------------------------------------------------------------------------
 
 
+class Listener:
+    """An HTTP server on its own thread that answers each request as `answer` plans it.
+    Binds `address` at once (OSError if it cannot), serves until `stop()`."""
+
+    def __init__(self, address: tuple[str, int], answer: Answer, name: str) -> None:
+        self._server = _Server(address, answer)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"{name}-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    def stop(self) -> None:
+        """Stop serving; answers waiting out a delay are dropped."""
+        self._server.stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], handler: type, site: MediumSite) -> None:
-        self.site = site
-        super().__init__(address, handler)
+    def __init__(self, address: tuple[str, int], answer: Answer) -> None:
+        self.answer = answer
+        self.stopping = threading.Event()
+        super().__init__(address, _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients that hang up (as tests of timeouts do) are not errors of the site."""
@@ -1272,9 +1394,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(413)
             return
         body = self.rfile.read(int(length))
-        site = self.server.site
-        plan = site._plan(method, self.path, body, self.headers.get("Host"))
-        if plan.delay and site._stopping.wait(plan.delay):
+        plan = self.server.answer(method, self.path, body, self.headers.get("Host"))
+        if plan.delay and self.server.stopping.wait(plan.delay):
             self.close_connection = True
             return
         if plan.fault == "reset":
