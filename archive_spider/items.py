@@ -31,6 +31,7 @@ class Post:
     image_id: str | None = None
     image_url: str | None = None
     member_only: bool | None = None
+    publication: str | None = None
     source: str | None = None
     seen_at: str | None = None
 
@@ -50,7 +51,7 @@ class Page:
     `kind` is "capture" (a block of a capture file), "homepage", "listing" (a GraphQL
     listing page) or "by_id" (posts fetched by id). A listing page carries the request
     for the next page in `follow`; the spider decides whether to send it once the page is
-    stored.
+    stored. `walk` is the publication's chain in the run the page belongs to.
     """
 
     url: str
@@ -58,3 +59,4 @@ class Page:
     number: int
     renderings: int
     follow: Any = None
+    walk: Any = None

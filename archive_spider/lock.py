@@ -1,7 +1,9 @@
 """One writer per archive: an exclusive `flock` on `<db>.lock`, held for the whole crawl.
 
 The kernel drops the lock when its holder exits, however it exits (kill -9 included), so a
-lock is never stale: the next run simply takes it.
+lock is never stale: the next run simply takes it. Within one process the lock is re-entrant:
+the CLI takes it before a crawl starts, and the crawl's store pipeline (which takes it for
+`scrapy crawl` and Scrapyd jobs) then finds it held.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 POLL_SECONDS = 0.2
+# The archives whose lock this process holds, by resolved path.
+_held: set[Path] = set()
 
 
 class Locked(Exception):
@@ -27,6 +31,10 @@ def lock_path(db_path: Path) -> Path:
 @contextmanager
 def hold_lock(db_path: Path, wait: float = 0.0) -> Iterator[None]:
     """Hold the archive's write lock, waiting up to `wait` seconds for it."""
+    key = Path(db_path).resolve()
+    if key in _held:
+        yield
+        return
     fd = os.open(lock_path(db_path), os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + wait
@@ -44,7 +52,11 @@ def hold_lock(db_path: Path, wait: float = 0.0) -> Iterator[None]:
                 time.sleep(POLL_SECONDS)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
+        _held.add(key)
+        try:
+            yield
+        finally:
+            _held.discard(key)
     finally:
         if not db_path.exists():
             # No archive was created: leave no lock file behind either.

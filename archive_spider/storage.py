@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 import sqlite_utils
 from dateutil.parser import isoparse
@@ -22,21 +24,47 @@ from .merge import Change
 
 # `PRAGMA application_id` marks a database as ours ("ArSp"); `user_version` is its schema.
 APPLICATION_ID = 0x41725370
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_SECONDS = 30
 
 _POST_COLUMNS = [f.name for f in fields(Post) if f.name != "seen_at"]
+# `first_seen` keeps the earliest sighting (a merged shard may know an older one); `shard`
+# names the shard a merge last wrote the post from (NULL: written by a crawl of this file).
 _UPSERT_POST = """
-INSERT INTO posts ({cols}, first_seen, last_seen) VALUES ({marks}, :seen, :seen)
-ON CONFLICT(id) DO UPDATE SET {updates}, last_seen = max(last_seen, excluded.last_seen)
+INSERT INTO posts ({cols}, first_seen, last_seen, shard)
+VALUES ({marks}, :first_seen, :seen, :shard)
+ON CONFLICT(id) DO UPDATE SET {updates}, shard = excluded.shard,
+  first_seen = min(first_seen, excluded.first_seen),
+  last_seen = max(last_seen, excluded.last_seen)
 """.format(
     cols=", ".join(_POST_COLUMNS),
     marks=", ".join(f":{c}" for c in _POST_COLUMNS),
     updates=", ".join(f"{c} = excluded.{c}" for c in _POST_COLUMNS if c != "id"),
 )
-_TOUCH_POST = "UPDATE posts SET last_seen = :seen WHERE id = :id AND last_seen < :seen"
-_SELECT_POST = "SELECT {}, last_seen FROM posts WHERE id = ?".format(", ".join(_POST_COLUMNS))
+_TOUCH_POST = """
+UPDATE posts SET last_seen = max(last_seen, :seen), first_seen = min(first_seen, :first_seen)
+WHERE id = :id AND (last_seen < :seen OR first_seen > :first_seen)
+"""
+_SELECT_POSTS = "SELECT {}, first_seen, last_seen FROM posts".format(", ".join(_POST_COLUMNS))
+_UPSERT_PUBLICATION = """
+INSERT INTO publications (id, url, name, slug, domain, first_seen, last_seen)
+VALUES (:id, :url, :name, :slug, :domain, :first_seen, :seen)
+ON CONFLICT(id) DO UPDATE SET url = excluded.url,
+  name = coalesce(excluded.name, name), slug = excluded.slug, domain = excluded.domain,
+  first_seen = min(first_seen, excluded.first_seen),
+  last_seen = max(last_seen, excluded.last_seen)
+"""
 _CRAWL_COUNTS = ("pages", "renderings", "posts_new", "posts_updated", "errors")
+_CRAWL_COLUMNS = {"finished", "status", "error", "publication", "walk_complete", *_CRAWL_COUNTS}
+ABANDONED = "the run ended without finishing (killed or crashed)"
+# Columns of a run row that say where a copied row came from, not what the run did.
+_RUN_PROVENANCE = {"id", "shard", "shard_crawl_id"}
+_RECORD_MERGE = """
+INSERT INTO merges (shard, path, started, finished, status, runs_copied, posts_new,
+  posts_updated, posts_unchanged, skipped, error)
+VALUES (:shard, :path, :now, :now, :status, :runs_copied, :posts_new, :posts_updated,
+  :posts_unchanged, :skipped, :error)
+"""
 
 
 class StorageError(Exception):
@@ -154,8 +182,52 @@ def _v3_browsing(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v4_publications(db: sqlite_utils.Database) -> None:
+    """Many publications in one archive, crawled in partitions and merged from shards."""
+    db["publications"].create(
+        {
+            "id": str,
+            "url": str,
+            "name": str,
+            "slug": str,
+            "domain": str,
+            "first_seen": str,
+            "last_seen": str,
+        },
+        pk="id",
+        not_null={"url"},
+    )
+    db["publications"].create_index(["url"])
+    db["posts"].add_column("publication", str)
+    db["posts"].add_column("shard", str)
+    db["posts"].create_index(["publication"])
+    db["crawls"].add_column("part", str)
+    db["crawls"].add_column("shard", str)
+    db["crawls"].add_column("shard_crawl_id", int)
+    db["crawls"].create_index(["shard", "shard_crawl_id"], unique=True)
+    db["crawls"].create_index(["source", "status"])
+    db["merges"].create(
+        {
+            "id": int,
+            "shard": str,
+            "path": str,
+            "started": str,
+            "finished": str,
+            "status": str,
+            "runs_copied": int,
+            "posts_new": int,
+            "posts_updated": int,
+            "posts_unchanged": int,
+            "skipped": str,
+            "error": str,
+        },
+        pk="id",
+        not_null={"shard", "started", "status"},
+    )
+
+
 # MIGRATIONS[n] brings a database from schema version n to n + 1.
-MIGRATIONS = [_create_v1, _v2_crawl_walks, _v3_browsing]
+MIGRATIONS = [_create_v1, _v2_crawl_walks, _v3_browsing, _v4_publications]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -258,37 +330,43 @@ class Archive:
             self.conn.execute("COMMIT")
 
     def rollback(self) -> None:
+        """Drop the open transaction, and the author ids it may have added."""
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
+        self._author_ids.clear()
 
     # Posts ------------------------------------------------------------------------------
 
     def get(self, post_id: str) -> Post | None:
         """The stored post (its `seen_at` is its `last_seen`), read inside the write transaction."""
         self.begin()
-        row = self.conn.execute(_SELECT_POST, (post_id,)).fetchone()
-        if row is None:
-            return None
-        values = dict(row)
-        values["seen_at"] = values.pop("last_seen")
-        values["authors"] = json.loads(values["authors"] or "[]")
-        if values["member_only"] is not None:
-            values["member_only"] = bool(values["member_only"])
-        return Post(**values)
+        row = self.conn.execute(f"{_SELECT_POSTS} WHERE id = ?", (post_id,)).fetchone()
+        return None if row is None else _post_from_row(row)
 
     def save(
-        self, merged: Post, previous: Post | None, changes: Iterable[Change], crawl_id: int | None
+        self,
+        merged: Post,
+        previous: Post | None,
+        changes: Iterable[Change],
+        crawl_id: int | None,
+        *,
+        shard: str | None = None,
+        first_seen: str | None = None,
     ) -> Saved:
-        """Write a merged post; `previous` is what `get` returned before merging."""
+        """Write a merged post; `previous` is what `get` returned before merging.
+
+        A merge passes the `shard` it reads and the post's `first_seen` there.
+        """
         self.begin()
         changes = tuple(changes)
         seen = merged.seen_at or ""
         if previous is not None and _same_content(previous, merged):
-            self.conn.execute(_TOUCH_POST, {"id": merged.id, "seen": seen})
+            first = min(first_seen or seen, seen)
+            self.conn.execute(_TOUCH_POST, {"id": merged.id, "seen": seen, "first_seen": first})
             return Saved("unchanged")
         row = {name: getattr(merged, name) for name in _POST_COLUMNS}
         row["authors"] = json.dumps(merged.authors, ensure_ascii=False)
-        row["seen"] = seen
+        row.update(seen=seen, first_seen=min(first_seen or seen, seen), shard=shard)
         self.conn.execute(_UPSERT_POST, row)
         if previous is None:
             self._link_authors(merged.id, merged.authors)
@@ -326,26 +404,36 @@ class Archive:
 
     # Crawl runs -------------------------------------------------------------------------
 
-    def begin_crawl(self, *, source: str, started: str, as_of: str | None) -> int:
+    def begin_crawl(
+        self, *, source: str, started: str, as_of: str | None, part: str | None = None
+    ) -> int:
         """Record a run as "running" and commit it, so even a killed run leaves its row."""
         self.begin()
         cursor = self.conn.execute(
-            "INSERT INTO crawls (started, source, as_of, status) VALUES (?, ?, ?, 'running')",
-            (started, source, as_of),
+            "INSERT INTO crawls (started, source, as_of, status, part) "
+            "VALUES (?, ?, ?, 'running', ?)",
+            (started, source, as_of, part),
         )
         self.commit()
         return cursor.lastrowid
 
+    def close_abandoned_runs(self, finished: str) -> int:
+        """Mark runs left "running" by a process that died as interrupted.
+
+        Only call this while holding the archive's lock: then no live run can be "running".
+        """
+        self.begin()
+        cursor = self.conn.execute(
+            "UPDATE crawls SET status = 'interrupted', error = ?, finished = ? "
+            "WHERE status = 'running' AND shard IS NULL",
+            (ABANDONED, finished),
+        )
+        self.commit()
+        return cursor.rowcount
+
     def update_crawl(self, crawl_id: int, **values: object) -> None:
         """Set columns of a run row (inside the current transaction, if any)."""
-        unknown = set(values) - {
-            "finished",
-            "status",
-            "error",
-            "publication",
-            "walk_complete",
-            *_CRAWL_COUNTS,
-        }
+        unknown = set(values) - _CRAWL_COLUMNS
         if unknown:
             raise ValueError(f"unknown crawl columns: {sorted(unknown)}")
         assignments = ", ".join(f"{name} = :{name}" for name in values)
@@ -353,6 +441,78 @@ class Archive:
         self.conn.execute(
             f"UPDATE crawls SET {assignments} WHERE id = :crawl_id",
             {**values, "crawl_id": crawl_id},
+        )
+
+    def save_publication(
+        self, *, id: str, url: str, name, slug, domain, seen: str, first_seen: str | None = None
+    ) -> None:
+        """Record a publication (its Medium collection id) and the URL it is crawled from.
+
+        A merge passes the publication's `first_seen` in the shard.
+        """
+        self.begin()
+        self.conn.execute(
+            _UPSERT_PUBLICATION,
+            {
+                "id": id,
+                "url": url,
+                "name": name,
+                "slug": slug,
+                "domain": domain,
+                "seen": seen,
+                "first_seen": min(first_seen or seen, seen),
+            },
+        )
+
+    # Merges -----------------------------------------------------------------------------
+
+    @cached_property
+    def _copy_run_sql(self) -> str:
+        columns = [c.name for c in self.db["crawls"].columns if c.name not in _RUN_PROVENANCE]
+        return (
+            "INSERT INTO crawls ({cols}, shard, shard_crawl_id) VALUES ({marks}, :shard, :id) "
+            "ON CONFLICT (shard, shard_crawl_id) DO UPDATE SET {updates} RETURNING id"
+        ).format(
+            cols=", ".join(columns),
+            marks=", ".join(f":{name}" for name in columns),
+            updates=", ".join(f"{name} = excluded.{name}" for name in columns),
+        )
+
+    def copy_run(self, run: dict, shard: str) -> int:
+        """Upsert a run row read from `shard`, keyed on the shard and its `id` there: its id."""
+        self.begin()
+        return self.conn.execute(self._copy_run_sql, {**run, "shard": shard}).fetchone()[0]
+
+    def record_merge(
+        self,
+        *,
+        shard: str,
+        path: str,
+        status: str,
+        now: str,
+        runs_copied: int,
+        posts_new: int,
+        posts_updated: int,
+        posts_unchanged: int,
+        skipped: list[dict],
+        error: str | None,
+    ) -> None:
+        """Add the `merges` row of a shard, started and finished `now`, to the transaction."""
+        self.begin()
+        self.conn.execute(
+            _RECORD_MERGE,
+            {
+                "shard": shard,
+                "path": path,
+                "status": status,
+                "now": now,
+                "runs_copied": runs_copied,
+                "posts_new": posts_new,
+                "posts_updated": posts_updated,
+                "posts_unchanged": posts_unchanged,
+                "skipped": json.dumps(skipped),
+                "error": error,
+            },
         )
 
     def walk_completed(self, publication: str) -> bool:
@@ -369,6 +529,53 @@ class Archive:
 
     def crawls(self, limit: int = 10) -> list[dict]:
         rows = self.conn.execute("SELECT * FROM crawls ORDER BY id DESC LIMIT ?", (limit,))
+        return [dict(row) for row in rows]
+
+
+class ShardPost(NamedTuple):
+    """A post read from a shard (its `seen_at` is its `last_seen` there) and its `first_seen`."""
+
+    post: Post
+    first_seen: str
+
+
+class ShardReader:
+    """A shard archive opened read-only, every read in one snapshot. Use as a context manager.
+
+    A shard in WAL mode needs its folder writable (for the -shm file) even to be read.
+    """
+
+    def __init__(self, path: Path):
+        self.conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro",
+            uri=True,
+            isolation_level=None,
+            timeout=BUSY_TIMEOUT_SECONDS,
+        )
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("BEGIN")
+
+    def __enter__(self) -> ShardReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.conn.close()
+
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def runs(self) -> list[dict]:
+        """The run rows, oldest first."""
+        return [dict(row) for row in self.conn.execute("SELECT * FROM crawls ORDER BY started, id")]
+
+    def posts(self) -> Iterator[ShardPost]:
+        for row in self.conn.execute(_SELECT_POSTS):
+            yield ShardPost(_post_from_row(row), row["first_seen"])
+
+    def publications(self) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT id, url, name, slug, domain, first_seen, last_seen FROM publications"
+        )
         return [dict(row) for row in rows]
 
 
@@ -398,6 +605,40 @@ def archive_status(path: Path, runs: int = 10) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class PublicationRuns:
+    """A listed publication's runs in an archive: the last good one and the latest one."""
+
+    url: str
+    last_ok_finished: str | None
+    latest_status: str | None
+    latest_error: str | None
+
+
+def publication_runs(path: Path, urls: list[str]) -> list[PublicationRuns]:
+    """For each publication URL (normalized), its last successful run and its latest run."""
+    if not path.is_file():
+        raise StorageError(f"no archive at {path}")
+    check_database(path)
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        try:
+            return [_runs_of(conn, url) for url in urls]
+        except sqlite3.OperationalError as error:
+            raise StorageError(f"{path} is not an archive ({error})") from error
+
+
+def _runs_of(conn: sqlite3.Connection, url: str) -> PublicationRuns:
+    last_ok = conn.execute(
+        "SELECT max(finished) FROM crawls WHERE source = ? AND status = 'ok'", (url,)
+    ).fetchone()[0]
+    latest = conn.execute(
+        "SELECT status, error FROM crawls WHERE source = ? ORDER BY started DESC, id DESC LIMIT 1",
+        (url,),
+    ).fetchone()
+    status, error = latest if latest else (None, None)
+    return PublicationRuns(url, last_ok, status, error)
+
+
 def stored_post_count(path: Path) -> int:
     """How many posts the archive at `path` holds (0 when there is no archive there)."""
     if not path.exists():
@@ -407,6 +648,15 @@ def stored_post_count(path: Path) -> int:
             return conn.execute("SELECT count(*) FROM posts").fetchone()[0]
         except sqlite3.OperationalError:
             return 0
+
+
+def _post_from_row(row: sqlite3.Row) -> Post:
+    """A stored post; its `seen_at` is its `last_seen`."""
+    values = {name: row[name] for name in _POST_COLUMNS}
+    values["authors"] = json.loads(values["authors"] or "[]")
+    if values["member_only"] is not None:
+        values["member_only"] = bool(values["member_only"])
+    return Post(**values, seen_at=row["last_seen"])
 
 
 def _same_content(a: Post, b: Post) -> bool:

@@ -153,6 +153,17 @@ def test_an_uncommitted_page_is_not_kept(tmp_path):
     assert stored_post_count(tmp_path / "a.db") == 0
 
 
+def test_a_rolled_back_page_forgets_the_authors_it_added(archive):
+    archive.save(make_post(id="00000000000a", authors=["Ana Silva"]), None, [], None)
+    archive.rollback()
+    save(archive, make_post(id="00000000000b", authors=["Bo Chen", "Ana Silva"]))
+    rows = archive.conn.execute(
+        "SELECT a.name FROM post_authors pa JOIN authors a ON a.id = pa.author_id "
+        "WHERE pa.post_id = '00000000000b' ORDER BY pa.position"
+    ).fetchall()
+    assert [r[0] for r in rows] == ["Bo Chen", "Ana Silva"]
+
+
 def write_text(path):
     path.write_bytes(b"this is not a database, just text\n" * 100)
 
