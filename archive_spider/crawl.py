@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,11 @@ class CrawlReport:
     def unique_posts(self) -> int:
         return sum(self.count(f"posts_{s}") for s in ("new", "updated", "unchanged"))
 
+    @property
+    def walks(self) -> dict:
+        """Each source or publication of the run: its run row's counts, status and error."""
+        return self.stats.get("archive/walks") or {}
+
     def as_dict(self) -> dict:
         return {
             "status": self.outcome.status,
@@ -38,15 +44,20 @@ class CrawlReport:
             "updated": self.count("posts_updated"),
             "rejected": self.count("rejected"),
             "errors": self.stats.get("log_count/ERROR", 0),
+            "publications": self.walks,
         }
 
     def summary(self) -> str:
-        return (
+        line = (
             f"{self.outcome.status}: pages {self.count('pages')}, "
             f"renderings {self.count('renderings')}, unique posts {self.unique_posts}, "
             f"new {self.count('posts_new')}, updated {self.count('posts_updated')}, "
             f"rejected {self.count('rejected')}, errors {self.stats.get('log_count/ERROR', 0)}"
         )
+        if len(self.walks) > 1:
+            statuses = Counter(walk["status"] for walk in self.walks.values())
+            line += "; publications " + ", ".join(f"{n} {s}" for s, n in statuses.most_common())
+        return line
 
 
 def crawl_settings(db_path: Path, log_level: str | None = None, **overrides) -> Settings:
@@ -66,16 +77,29 @@ def run_crawl(
     sources: list[str],
     db_path: Path,
     *,
+    publications: Path | None = None,
+    part: tuple[int, int] = (1, 1),
     as_of: str | None = None,
     full: bool = False,
     log_level: str | None = None,
     **overrides,
 ) -> CrawlReport:
-    """Crawl `sources` into `db_path`. A database this run created but left empty is removed."""
+    """Crawl `sources` and the `part` (i, N) of the `publications` list into `db_path`.
+
+    A database this run created but left empty is removed.
+    """
     created = not db_path.exists()
     process = CrawlerProcess(crawl_settings(db_path, log_level, **overrides))
     crawler = process.create_crawler(CollectionSpider)
-    process.crawl(crawler, sources=sources, as_of=as_of, full=full)
+    process.crawl(
+        crawler,
+        sources=sources,
+        publications=str(publications) if publications else None,
+        part=part[0],
+        parts=part[1],
+        as_of=as_of,
+        full=full,
+    )
     process.start()
     stats = crawler.stats.get_stats()
     report = CrawlReport(stats, judge(stats, stats.get("finish_reason", "unknown")))

@@ -31,6 +31,7 @@ FATAL_ERRORS = {
     "not_found": ("failed", EXIT_FAILED),
     "unreadable": ("failed", EXIT_FAILED),
     "offsite_redirect": ("failed", EXIT_FAILED),
+    "locked": ("locked", EXIT_LOCKED),
 }
 
 
@@ -42,9 +43,12 @@ def record_fatal(stats, kind: str, message: str) -> None:
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # ok, partial, failed, blocked, interrupted
+    status: str  # ok, partial, failed, blocked, interrupted, locked
     exit_code: int
     error: str | None  # one line for the user and the crawls table; None on success
+
+    def as_dict(self) -> dict:
+        return {"status": self.status, "exit_code": self.exit_code, "error": self.error}
 
 
 def judge(stats: dict, reason: str) -> Outcome:

@@ -8,10 +8,16 @@ NEWSPIDER_MODULE = "archive_spider.spiders"
 # (ISO 8601; empty: the moment the crawl starts, UTC).
 ARCHIVE_DB = "archive.db"
 ARCHIVE_AS_OF = ""
+# Seconds a crawl waits for another process writing the same archive before giving up.
+ARCHIVE_LOCK_WAIT = 0.0
 # Posts per GraphQL listing page: Medium allows up to 100, and fewer requests is politer.
 ARCHIVE_PAGE_SIZE = 100
 
-# Politeness: Medium sits behind Cloudflare and asks crawlers to go gently.
+# Politeness: Medium sits behind Cloudflare and asks crawlers to go gently. Every host a
+# publication is served from (medium.com and custom domains alike) is one operator: all
+# requests share one download slot (MediumSlotMiddleware), so DOWNLOAD_DELAY is the delay
+# between two requests to Medium whatever the number of publications. A run of part i of N
+# (`--part i/N`) multiplies it by N, so N partitions together keep the same budget.
 # A browser-like User-Agent: Scrapy's own is refused outright by Cloudflare.
 USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -20,6 +26,8 @@ USER_AGENT = (
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 DOWNLOAD_DELAY = 1.0
+# No random variation: the delay is a budget, and ±50% would let bursts run at twice the rate.
+DOWNLOAD_DELAY_JITTER = 0.0
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
@@ -45,6 +53,7 @@ DOWNLOADER_MIDDLEWARES = {
     # Requests pass in ascending order, responses in descending order.
     "archive_spider.middlewares.TrackingParamsMiddleware": 50,
     "archive_spider.middlewares.OffsiteGuardMiddleware": 60,
+    "archive_spider.middlewares.MediumSlotMiddleware": 70,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "archive_spider.middlewares.BackoffRetryMiddleware": 550,
     # Sees responses before the retry middleware: a challenge is never retried or parsed.

@@ -35,6 +35,7 @@ import pytest
 from dateutil.parser import isoparse
 from helpers import POST_FIELDS, expected_posts, query, run_cli
 
+from archive_spider.storage import ABANDONED
 from archive_spider.testing.medium_site import MediumSite
 
 POSTS = 300
@@ -242,10 +243,11 @@ def test_a_crawl_killed_at_any_moment_loses_nothing(make_medium_site, tmp_path, 
         else:  # a homepage card's day, now made exact by the listing; first seen unchanged
             assert after[post_id]["first_seen"] == row["first_seen"]
     assert query(db, "SELECT count(*) FROM post_changes") == [(0,)]
-    # The killed run never recorded how it ended: its row stays "running"; the rerun's is "ok".
-    assert query(db, "SELECT id, status, finished IS NULL FROM crawls ORDER BY id") == [
-        (crawl_id, "running", 1),
-        (crawl_id + 1, "ok", 0),
+    # The killed run never recorded how it ended; the rerun, once it holds the lock, marks
+    # it interrupted (no live run can hold a "running" row then). The rerun's row is "ok".
+    assert query(db, "SELECT id, status, error, finished IS NULL FROM crawls ORDER BY id") == [
+        (crawl_id, "interrupted", ABANDONED, 0),
+        (crawl_id + 1, "ok", None, 0),
     ]
     print(
         f"kill after page {pages}+{delay * 1000:.0f} ms: killed at {killed_after:.2f} s with "
@@ -308,4 +310,7 @@ def test_the_lock_of_a_killed_crawl_does_not_block_the_next(make_medium_site, tm
     assert "being written by another crawl" not in again.stderr
     assert time.monotonic() - started < DEADLINE
     assert stored(db) == expected_posts(site)
-    assert [s for (s,) in query(db, "SELECT status FROM crawls ORDER BY id")] == ["running", "ok"]
+    assert [s for (s,) in query(db, "SELECT status FROM crawls ORDER BY id")] == [
+        "interrupted",
+        "ok",
+    ]

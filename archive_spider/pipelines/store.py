@@ -1,12 +1,22 @@
-"""Write merged posts to the archive, one transaction per listing page, and record the run."""
+"""Write merged posts to the archive, one transaction per page, and record each walk's run.
+
+The pipeline holds the archive's lock for the whole crawl (`archive_spider.lock`), so
+`scrapy crawl` and Scrapyd jobs are single writers too, and a merge can tell a shard that
+is being written. Each walk (publication or capture file) gets its own run row, committed
+as "running" at the start and made final as soon as the walk ends.
+"""
 
 from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
 
 from scrapy import signals
 
 from ..dates import format_instant
 from ..items import Page
-from ..outcome import judge
+from ..lock import Locked, hold_lock
+from ..outcome import judge, record_fatal
 from ..storage import Archive
 
 # Sent once a page is committed, with `page` and `fresh` (its new or updated posts).
@@ -14,40 +24,56 @@ PAGE_STORED = object()
 
 
 class StorePipeline:
-    """Owns the open `Archive` for the crawl; other components reach it through this pipeline."""
+    """Owns the open `Archive` for the crawl; other components reach it through this pipeline.
+
+    `archive` is None when another process holds the archive's lock: the spider then
+    requests nothing and the run ends as "locked".
+    """
 
     def __init__(self, crawler):
         self.crawler = crawler
         self.stats = crawler.stats
-        self.archive = Archive(crawler.settings["ARCHIVE_DB"])
-        self.crawl_id: int | None = None
+        self.lock = ExitStack()
+        self.archive: Archive | None = None
         # What this run did to each post it saw: "new", "updated" or "unchanged".
         self.post_status: dict[str, str] = {}
-        self.fresh_on_page = 0
+        self.page_counts: dict[str, int] = {}
+        self.fresh_on_page = 0  # renderings of the page that wrote something
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        path = Path(crawler.settings["ARCHIVE_DB"])
+        try:
+            wait = crawler.settings.getfloat("ARCHIVE_LOCK_WAIT")
+            self.lock.enter_context(hold_lock(path, wait))
+        except Locked as error:
+            record_fatal(self.stats, "locked", str(error))
+            return
+        self.archive = Archive(path)
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
     def open_spider(self):
+        if self.archive is None:
+            return
         spider = self.crawler.spider
-        self.crawl_id = self.archive.begin_crawl(
-            source=" ".join(spider.sources),
-            started=format_instant(spider.started),
-            as_of=format_instant(spider.as_of),
-        )
-        self.stats.set_value("archive/crawl_id", self.crawl_id)
+        started = format_instant(spider.started)
+        self.archive.close_abandoned_runs(started)
+        for walk in spider.walks:
+            walk.crawl_id = self.archive.begin_crawl(
+                source=walk.source,
+                started=started,
+                as_of=format_instant(spider.as_of),
+                part=spider.part_label,
+            )
+        if spider.walks:
+            self.stats.set_value("archive/crawl_id", spider.walks[0].crawl_id)
 
     def process_item(self, item):
         if isinstance(item, Page):
-            self.stats.inc_value("archive/pages")
-            self.archive.update_crawl(self.crawl_id, **self._counts())
-            self.archive.commit()
-            fresh, self.fresh_on_page = self.fresh_on_page, 0
-            self.crawler.signals.send_catch_log(PAGE_STORED, page=item, fresh=fresh)
+            self._store_page(item)
             return item
-        saved = self.archive.save(item.post, item.previous, item.changes, self.crawl_id)
+        saved = self.archive.save(item.post, item.previous, item.changes, self._crawl_id(item))
         self._count_post(item.post.id, saved.status)
         if saved.status != "unchanged":
             self.fresh_on_page += 1
@@ -55,41 +81,80 @@ class StorePipeline:
             self.stats.inc_value("archive/changes", len(saved.changes))
         return item.post
 
+    def _store_page(self, page: Page) -> None:
+        walk = page.walk
+        counts, self.page_counts = self.page_counts, {}
+        counts["archive/pages"] = 1
+        counts["archive/renderings"] = page.renderings
+        for key, count in counts.items():
+            walk.inc_value(key, count)
+            if key != "archive/renderings":  # the validate pipeline counts them for the run
+                self.stats.inc_value(key, count)
+        self.archive.update_crawl(walk.crawl_id, **walk.counts())
+        self.archive.commit()
+        fresh, self.fresh_on_page = self.fresh_on_page, 0
+        self.crawler.signals.send_catch_log(PAGE_STORED, page=page, fresh=fresh)
+
+    def _crawl_id(self, item) -> int | None:
+        """The run row of the walk a post came from (the one of the first walk for captures)."""
+        spider = self.crawler.spider
+        publication = item.post.publication
+        for walk in spider.walks:
+            if publication and walk.publication and walk.publication.id == publication:
+                return walk.crawl_id
+        return spider.walks[0].crawl_id if spider.walks else None
+
     def _count_post(self, post_id: str, status: str) -> None:
-        """Count each post once per run: new if this run created it, else updated if changed."""
+        """Count each post once per run: new if this run created it, else updated if changed.
+
+        The counts of a page go to its walk once the page is stored.
+        """
         before = self.post_status.get(post_id)
         if before is None:
             self.post_status[post_id] = status
-            self.stats.inc_value(f"archive/posts_{status}")
+            self._count_on_page(f"archive/posts_{status}", 1)
         elif before == "unchanged" and status == "updated":
             self.post_status[post_id] = status
-            self.stats.inc_value("archive/posts_unchanged", -1)
-            self.stats.inc_value("archive/posts_updated")
+            self._count_on_page("archive/posts_unchanged", -1)
+            self._count_on_page("archive/posts_updated", 1)
+
+    def _count_on_page(self, key: str, count: int) -> None:
+        self.page_counts[key] = self.page_counts.get(key, 0) + count
+
+    def finish_walk(self, walk, reason: str = "finished") -> None:
+        """Make a walk's run row final: its status, error and counts."""
+        walk.finished = True
+        outcome = judge(walk.stats, reason)
+        self.archive.update_crawl(
+            walk.crawl_id,
+            finished=format_instant(self.crawler.spider.clock()),
+            status=outcome.status,
+            error=outcome.error,
+            **walk.counts(),
+        )
+        self.archive.commit()
+        walks = self.stats.get_value("archive/walks") or {}
+        walks[walk.source] = {"crawl_id": walk.crawl_id, **walk.counts(), **outcome.as_dict()}
+        self.stats.set_value("archive/walks", walks)
 
     def close_spider(self):
         # Renderings of a page that never finished are not committed: a page is all or nothing.
-        self.archive.rollback()
+        if self.archive is not None:
+            self.archive.rollback()
 
     def spider_closed(self, spider, reason):
-        outcome = judge(self.stats.get_stats(), reason)
-        self.archive.update_crawl(
-            self.crawl_id,
-            finished=format_instant(spider.clock()),
-            status=outcome.status,
-            error=outcome.error,
-            **self._counts(),
-        )
-        self.archive.commit()
-        self.archive.close()
-
-    def _counts(self) -> dict:
-        value = self.stats.get_value
-        return {
-            "pages": value("archive/pages", 0),
-            "renderings": value("archive/renderings", 0),
-            "posts_new": value("archive/posts_new", 0),
-            "posts_updated": value("archive/posts_updated", 0),
-            "errors": value("log_count/ERROR", 0),
-            "publication": value("archive/publication"),
-            "walk_complete": value("archive/walk_complete", 0),
+        if self.archive is None:
+            return
+        fatal = {
+            key: value
+            for key, value in self.stats.get_stats().items()
+            if key.startswith(("archive/errors/", "archive/error_message/"))
         }
+        for walk in spider.walks:
+            if not walk.finished:
+                # Cut short by the end of the crawl: a global stop (blocked) applies to it.
+                if reason != "finished":
+                    walk.stats = {**fatal, **walk.stats}
+                self.finish_walk(walk, reason)
+        self.archive.close()
+        self.lock.close()

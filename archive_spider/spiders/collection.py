@@ -1,12 +1,17 @@
-"""The `collection` spider: archive a Medium publication from a capture file or its site.
+"""The `collection` spider: archive Medium publications from capture files or their sites.
 
-`scrapy crawl collection -a source=<file path or URL> [-a as_of=2025-11-06] [-a full=1]`
+    scrapy crawl collection -a source=<file path or URL> [-a as_of=2025-11-06] [-a full=1]
+    scrapy crawl collection -a publications=list.csv [-a part=2 -a parts=3] [-a db=shard.db]
 
-A live publication is read in this order: the homepage (cards and Apollo state, which name
-the publication), Medium's GraphQL listing page by page, then the sitemap (and on full
-walks the RSS feed) as cross-checks; ids they name that are not archived are fetched by id.
-Each listing page is stored before the next is requested: once a whole page holds only
-known, unchanged posts, an incremental run stops paging.
+Each source or listed publication is walked as its own chain of requests (a `Walk`), with
+its own run row. A live publication is read in this order: its homepage (cards and Apollo
+state, which name the publication), Medium's GraphQL listing page by page, then the sitemap
+(custom domains only) and on full walks the RSS feed as cross-checks; ids they name that are
+not archived are fetched by id. Each listing page is stored before the next is requested:
+once a whole page holds only known, unchanged posts, an incremental run stops paging.
+
+With `parts` > 1 the run crawls one stable share of the list and divides the politeness
+budget (DOWNLOAD_DELAY, the delay between two requests to Medium) by the number of parts.
 """
 
 from __future__ import annotations
@@ -20,21 +25,32 @@ import scrapy
 from dateutil.parser import isoparse
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import CloseSpider, DontCloseSpider, DownloadCancelledError
+from scrapy.exceptions import DownloadCancelledError
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from ..dates import format_instant, parse_reference
 from ..items import Page
 from ..outcome import record_fatal
 from ..pipelines.store import PAGE_STORED, StorePipeline
+from ..publications import (
+    normalize_publication_url,
+    parse_part,
+    read_publications,
+    select_part,
+)
 from ..sources import LayoutChanged, graphql
 from ..sources.apollo import ApolloStateError, parse_apollo, read_apollo_state
 from ..sources.capture import looks_like_capture, parse_capture
 from ..sources.cards import parse_cards
 from ..sources.feeds import FeedError, parse_rss, parse_sitemap
+from .walk import Walk, WalkStopped, walk_step
 
 SITEMAP_PATH = "/sitemap/sitemap.xml"
 FEED_PATH = "/feed"
+
+
+def is_web_url(source: str) -> bool:
+    return urlsplit(source).scheme in ("http", "https")
 
 
 def source_url(source: str) -> str:
@@ -44,33 +60,67 @@ def source_url(source: str) -> str:
     return Path(source).resolve().as_uri()
 
 
+def listed_walks(sources, publications, part, parts) -> list[Walk]:
+    """The walks of a run: one per source, then one per publication of the list's part."""
+    walks = [Walk(normalize_publication_url(s) if is_web_url(s) else s) for s in sources or ()]
+    if publications:
+        listed = read_publications(Path(publications))
+        for entry in select_part(listed, part, parts):
+            walks.append(Walk(entry.url, name=entry.name))
+    seen: set[str] = set()
+    unique = [w for w in walks if not (w.source in seen or seen.add(w.source))]
+    return unique
+
+
 class CollectionSpider(scrapy.Spider):
     name = "collection"
 
-    def __init__(self, source=None, sources=None, as_of=None, full=False, *args, **kwargs):
+    def __init__(
+        self,
+        source=None,
+        sources=None,
+        publications=None,
+        part=None,
+        parts=None,
+        db=None,
+        as_of=None,
+        full=False,
+        *args,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
-        self.sources = list(sources or ([source] if source else []))
-        if not self.sources:
-            raise ValueError("the collection spider needs -a source=<file path or URL>")
+        sources = list(sources or ([source] if source else []))
+        if not sources and not publications:
+            raise ValueError(
+                "the collection spider needs -a source=<file path or URL> "
+                "or -a publications=<CSV file>"
+            )
+        if parts is not None or part is not None:
+            self.part, self.parts = parse_part(f"{part or 1}/{parts or 1}")
+        else:
+            self.part, self.parts = 1, 1
+        self.walks = listed_walks(sources, publications, self.part, self.parts)
+        self.sources = [walk.source for walk in self.walks]
+        self.db = db
         self.started = self.clock()
         self.as_of = parse_reference(as_of) if as_of else self.started
         self.full = str(full).lower() in ("1", "true", "yes")
         self.allowed_hosts = {urlsplit(source_url(s)).hostname for s in self.sources} - {None}
-        self.publication = None
-        self.origin = ""
-        # Until a full walk of the listing has completed once, no run may stop paging early.
-        self.walk_needed = True
-        self.listed: set[str] = set()
-        # Cursors each listing operation answered, and listing pages in a row with no new post.
-        self.cursors: dict[str, set[str]] = {}
-        self.stale_pages = 0
-        self.missing: set[str] = set()
+        self.closing = False
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        if spider.db:
+            settings.set("ARCHIVE_DB", spider.db, priority="cmdline")
+        if spider.parts > 1:
+            # One politeness budget for the whole fleet: each of N parts takes 1/N of it.
+            delay = settings.getfloat("DOWNLOAD_DELAY") * spider.parts
+            priority = max(settings.getpriority("DOWNLOAD_DELAY") or 0, 40)
+            settings.set("DOWNLOAD_DELAY", delay, priority=priority)
         crawler.signals.connect(spider.page_stored, signal=PAGE_STORED)
-        crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.spider_closing, signal=signals.spider_closed)
         return spider
 
     @staticmethod
@@ -78,102 +128,160 @@ class CollectionSpider(scrapy.Spider):
         return datetime.now(timezone.utc)
 
     @property
+    def part_label(self) -> str | None:
+        """ "i/N" when this run crawls one part of a partitioned list."""
+        return f"{self.part}/{self.parts}" if self.parts > 1 else None
+
+    @property
     def seen_at(self) -> str:
         return format_instant(self.as_of)
 
     @property
+    def store(self) -> StorePipeline:
+        return self.crawler.get_item_pipeline(StorePipeline)
+
+    @property
     def archive(self):
-        return self.crawler.get_item_pipeline(StorePipeline).archive
+        return self.store.archive
 
     async def start(self):
-        for source in self.sources:
-            yield scrapy.Request(source_url(source), callback=self.parse, errback=self.failed)
+        if self.archive is None:  # the store could not take the archive's lock
+            return
+        for walk in self.walks:
+            yield self.request(walk, source_url(walk.source), self.parse)
+
+    def request(self, walk: Walk, url: str, callback, **kwargs) -> scrapy.Request:
+        """A request of `walk`, counted as pending until it is answered."""
+        walk.pending += 1
+        cb_kwargs = {"walk": walk, **kwargs.pop("cb_kwargs", {})}
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.failed,
+            cb_kwargs=cb_kwargs,
+            dont_filter=True,
+            **kwargs,
+        )
+
+    def answered(self, walk: Walk) -> None:
+        """A request of `walk` is done: with nothing else pending, the walk ends."""
+        walk.pending -= 1
+        if walk.pending > 0 or walk.finished or self.closing:
+            return
+        if walk.missing and not walk.stopped:
+            self.fetch_missing(walk)
+            return
+        self.store.finish_walk(walk)
+
+    def spider_closing(self, spider, reason):
+        self.closing = True
 
     # Routing -----------------------------------------------------------------------------
 
-    def parse(self, response):
-        text = self.decode(response)
+    @walk_step
+    def parse(self, response, walk):
+        text = self.decode(response, walk)
         try:
             if looks_like_capture(text):
-                yield from self.parse_capture(response, text)
+                yield from self.parse_capture(response, walk, text)
             else:
-                yield from self.parse_homepage(response, text)
+                yield from self.parse_homepage(response, walk, text)
         except (LayoutChanged, ApolloStateError) as error:
-            self.fail("layout_changed", f"{response.url}: {error}")
+            self.fail(walk, "layout_changed", f"{response.url}: {error}")
 
-    def parse_capture(self, response, text):
+    def parse_capture(self, response, walk, text):
         """A reader-style markdown capture: each rendered block is one page."""
         for number, renderings in enumerate(parse_capture(text, reference=self.as_of), 1):
             yield from renderings
-            yield Page(f"{response.url}#block-{number}", "capture", number, len(renderings))
+            yield Page(
+                f"{response.url}#block-{number}", "capture", number, len(renderings), walk=walk
+            )
 
-    def parse_homepage(self, response, text):
+    def parse_homepage(self, response, walk, text):
         """A publication page: its cards and Apollo state, then (live) the full listing."""
         posts = parse_cards(text, page_url=response.url, reference=self.as_of)
         state = read_apollo_state(text)
         if state is not None:
-            self.publication, apollo_posts = parse_apollo(
+            walk.publication, apollo_posts = parse_apollo(
                 state, reference=self.as_of, origin=response.url
             )
             posts += apollo_posts
-        if self.publication is not None and self.publication.domain:
-            self.allowed_hosts.add(self.publication.domain)  # before its posts are validated
-        yield from posts
-        yield Page(response.url, "homepage", 1, len(posts))
-        if urlsplit(response.url).scheme in ("http", "https"):
-            if self.publication is None:
-                raise LayoutChanged("the page names no publication in its Apollo state")
-            self.origin = urljoin(response.url, "/")
-            self.crawler.stats.set_value("archive/publication", self.publication.id)
-            self.walk_needed = self.full or not self.archive.walk_completed(self.publication.id)
-            yield self.listing_request(graphql.PUBLICATION_POSTS, cursor="", number=1)
+        publication = walk.publication
+        if publication is not None and publication.domain:
+            self.allowed_hosts.add(publication.domain)  # before its posts are validated
+        live = is_web_url(response.url)
+        if live and publication is None:
+            raise LayoutChanged("the page names no publication in its Apollo state")
+        if publication is not None:
+            self.archive.save_publication(
+                id=publication.id,
+                url=walk.source,
+                name=walk.name or publication.name,
+                slug=publication.slug,
+                domain=publication.domain,
+                seen=self.seen_at,
+            )
+        yield from self.stamped(walk, posts)
+        yield Page(response.url, "homepage", 1, len(posts), walk=walk)
+        if live:
+            walk.origin = urljoin(response.url, "/")
+            self.crawler.stats.set_value("archive/publication", publication.id)
+            walk.walk_needed = self.full or not self.archive.walk_completed(publication.id)
+            yield self.listing_request(walk, graphql.PUBLICATION_POSTS, cursor="", number=1)
+
+    @staticmethod
+    def stamped(walk: Walk, posts):
+        """The posts, each naming the walk's publication."""
+        for post in posts:
+            if walk.publication is not None:
+                post.publication = walk.publication.id
+            yield post
 
     # The listing ---------------------------------------------------------------------------
 
-    def listing_request(self, operation: str, cursor: str | None, number: int):
+    def listing_request(self, walk, operation: str, cursor: str | None, number: int):
         page_size = self.settings.getint("ARCHIVE_PAGE_SIZE")
+        publication = walk.publication
         if operation == graphql.PUBLICATION_POSTS:
             body = graphql.publication_posts_body(
-                slug=self.publication.slug,
-                domain=self.publication.domain,
-                first=page_size,
-                after=cursor,
+                slug=publication.slug, domain=publication.domain, first=page_size, after=cursor
             )
         else:
             body = graphql.homepage_posts_body(
-                domain_or_slug=self.publication.domain or self.publication.slug,
+                domain_or_slug=publication.domain or publication.slug,
                 limit=page_size,
                 from_=cursor,
             )
         return self.graphql_request(
+            walk,
             body,
             operation,
             callback=self.parse_listing,
             cb_kwargs={"operation": operation, "cursor": cursor, "number": number},
         )
 
-    def graphql_request(self, body, operation, **kwargs):
-        return scrapy.Request(
-            urljoin(self.origin, graphql.GRAPHQL_PATH),
+    def graphql_request(self, walk, body, operation, **kwargs):
+        return self.request(
+            walk,
+            urljoin(walk.origin, graphql.GRAPHQL_PATH),
             method="POST",
             body=json.dumps(body),
-            headers=graphql.headers(self.publication_origin, operation),
-            dont_filter=True,
-            errback=self.failed,
+            headers=graphql.headers(self.publication_origin(walk), operation),
             # A refused operation answers 400 with GraphQL errors: read them, then fall back.
             meta={"handle_httpstatus_list": [400]},
             **kwargs,
         )
 
-    @property
-    def publication_origin(self) -> str:
-        domain = self.publication.domain if self.publication else None
-        return f"https://{domain}" if domain else self.origin
+    @staticmethod
+    def publication_origin(walk) -> str:
+        domain = walk.publication.domain if walk.publication else None
+        return f"https://{domain}" if domain else walk.origin
 
-    def parse_listing(self, response, operation, cursor, number):
+    @walk_step
+    def parse_listing(self, response, walk, operation, cursor, number):
         payload = self.decode_json(response)
         if payload is None:
-            yield from self.retry(response, "invalid JSON")
+            yield from self.retry(response, walk, "invalid JSON")
             return
         parse = (
             graphql.parse_publication_posts
@@ -183,128 +291,154 @@ class CollectionSpider(scrapy.Spider):
         try:
             page = parse(payload, seen_at=self.seen_at)
         except graphql.SchemaDrift as error:
-            yield from self.refused(operation, number, str(error))
+            yield from self.refused(walk, operation, number, str(error))
             return
         self.count_rejected(page.rejected)
-        new = {post.id for post in page.posts} - self.listed
-        self.stale_pages = 0 if new else self.stale_pages + 1
-        self.listed.update(post.id for post in page.posts)
-        yield from page.posts
+        new = {post.id for post in page.posts} - walk.listed
+        walk.stale_pages = 0 if new else walk.stale_pages + 1
+        walk.listed.update(post.id for post in page.posts)
+        yield from self.stamped(walk, page.posts)
         follow = None
         if page.next_cursor is not None:
-            seen = self.cursors.setdefault(operation, {cursor or ""})
+            seen = walk.cursors.setdefault(operation, {cursor or ""})
             if page.next_cursor in seen:
                 self.fail(
-                    "schema_drift", f"{operation} returned a cursor it gave before: paging loop"
-                )
-            if self.stale_pages >= 3:
-                self.fail(
+                    walk,
                     "schema_drift",
-                    f"{operation} listed no new post in {self.stale_pages} pages: paging loop",
+                    f"{operation} returned a cursor it gave before: paging loop",
+                )
+            if walk.stale_pages >= 3:
+                self.fail(
+                    walk,
+                    "schema_drift",
+                    f"{operation} listed no new post in {walk.stale_pages} pages: paging loop",
                 )
             seen.add(page.next_cursor)
-            follow = self.listing_request(operation, page.next_cursor, number + 1)
+            follow = self.listing_request(walk, operation, page.next_cursor, number + 1)
         yield Page(
-            f"{response.url}#{operation}-{number}", "listing", number, len(page.posts), follow
+            f"{response.url}#{operation}-{number}",
+            "listing",
+            number,
+            len(page.posts),
+            follow,
+            walk=walk,
         )
 
-    def refused(self, operation, number, message):
+    def refused(self, walk, operation, number, message):
         """The first page of the primary operation may fall back; anything else is drift."""
         if operation == graphql.PUBLICATION_POSTS and number == 1:
             self.logger.warning("%s; falling back to %s", message, graphql.HOMEPAGE_POSTS)
             self.crawler.stats.inc_value("archive/listing_fallback")
-            yield self.listing_request(graphql.HOMEPAGE_POSTS, cursor=None, number=1)
+            yield self.listing_request(walk, graphql.HOMEPAGE_POSTS, cursor=None, number=1)
         else:
-            self.fail("schema_drift", message)
+            self.fail(walk, "schema_drift", message)
 
     def page_stored(self, page: Page, fresh: int):
         """After a listing page is committed: follow it, or stop paging and cross-check."""
-        if page.kind != "listing":
+        walk = page.walk
+        if page.kind != "listing" or walk.stopped:
             return
-        if page.follow is not None and (fresh or self.walk_needed):
+        if page.follow is not None and (fresh or walk.walk_needed):
             self.crawler.engine.crawl(page.follow)
             return
         if page.follow is None:
+            walk.set_value("archive/walk_complete", 1)
             self.crawler.stats.set_value("archive/walk_complete", 1)
         else:
-            self.logger.info("page %s held only known, unchanged posts: stop paging", page.number)
-            self.crawler.stats.set_value("archive/stopped_early_at_page", page.number)
-        self.crawler.engine.crawl(self.sitemap_request(urljoin(self.origin, SITEMAP_PATH)))
-        if self.full or self.walk_needed:
-            self.crawler.engine.crawl(
-                scrapy.Request(
-                    urljoin(self.origin, FEED_PATH), callback=self.parse_feed, errback=self.failed
-                )
+            walk.pending -= 1  # the next page is never requested
+            self.logger.info(
+                "%s: page %s held only known, unchanged posts: stop paging",
+                walk.source,
+                page.number,
             )
+            self.crawler.stats.set_value("archive/stopped_early_at_page", page.number)
+        if not walk.on_medium_com:
+            # medium.com's sitemap covers all of Medium: only custom domains have their own.
+            sitemap = urljoin(walk.origin, SITEMAP_PATH)
+            walk.sitemaps.add(sitemap)
+            self.crawler.engine.crawl(self.request(walk, sitemap, self.parse_sitemap))
+        if self.full or walk.walk_needed:
+            self.crawler.engine.crawl(self.request(walk, self.feed_url(walk), self.parse_feed))
+
+    @staticmethod
+    def feed_url(walk) -> str:
+        if walk.on_medium_com:
+            return urljoin(walk.origin, f"{FEED_PATH}/{walk.publication.slug}")
+        return urljoin(walk.origin, FEED_PATH)
 
     # Cross-checks ---------------------------------------------------------------------------
 
-    def sitemap_request(self, url: str):
-        return scrapy.Request(url, callback=self.parse_sitemap, errback=self.failed)
-
-    def parse_sitemap(self, response):
+    @walk_step
+    def parse_sitemap(self, response, walk):
         try:
             sitemap = parse_sitemap(response.body)
         except FeedError as error:
-            self.logger.error("%s: %s", response.url, error)
+            self.log_error(walk, f"{response.url}: {error}")
             return
         since = (
             None
-            if (self.full or self.walk_needed)
-            else self.archive.last_walk_started(self.publication.id)
+            if (self.full or walk.walk_needed)
+            else self.archive.last_walk_started(walk.publication.id)
         )
         for child in sitemap.children:
             if since is None or child.lastmod is None or isoparse(child.lastmod) > since:
-                yield self.sitemap_request(self.local(child.url))
-        self.note_missing(entry.post_id for entry in sitemap.posts)
+                url = self.local(walk, child.url)
+                if url not in walk.sitemaps:
+                    walk.sitemaps.add(url)
+                    yield self.request(walk, url, self.parse_sitemap)
+        self.note_missing(walk, (entry.post_id for entry in sitemap.posts))
 
-    def parse_feed(self, response):
+    @walk_step
+    def parse_feed(self, response, walk):
         try:
             posts = parse_rss(response.body, seen_at=self.seen_at)
         except FeedError as error:
-            self.logger.error("%s: %s", response.url, error)
+            self.log_error(walk, f"{response.url}: {error}")
             return
-        self.note_missing(post.id for post in posts)
+        self.note_missing(walk, (post.id for post in posts))
+        yield from ()
 
-    def note_missing(self, ids) -> None:
+    def note_missing(self, walk, ids) -> None:
         """Remember ids the listing did not show and the archive lacks, to fetch by id."""
         for post_id in ids:
-            if post_id and post_id not in self.listed and not self.archive.has_post(post_id):
-                self.missing.add(post_id)
+            if post_id and post_id not in walk.listed and not self.archive.has_post(post_id):
+                walk.missing.add(post_id)
 
-    def spider_idle(self):
+    def fetch_missing(self, walk) -> None:
         """Once the cross-checks are read, fetch what they found missing, 25 to a request."""
-        if not self.missing:
-            return
-        missing, self.missing = sorted(self.missing), set()
-        self.listed.update(missing)
+        missing, walk.missing = sorted(walk.missing), set()
+        walk.listed.update(missing)
         self.crawler.stats.inc_value("archive/fetched_by_id", len(missing))
         for start in range(0, len(missing), graphql.MAX_IDS_PER_BODY):
             batch = missing[start : start + graphql.MAX_IDS_PER_BODY]
             self.crawler.engine.crawl(
                 self.graphql_request(
-                    graphql.posts_by_id_body(batch), graphql.POST_BY_ID, callback=self.parse_posts
+                    walk,
+                    graphql.posts_by_id_body(batch),
+                    graphql.POST_BY_ID,
+                    callback=self.parse_posts,
                 )
             )
-        raise DontCloseSpider
 
-    def parse_posts(self, response):
+    @walk_step
+    def parse_posts(self, response, walk):
         payload = self.decode_json(response)
         if payload is None:
-            yield from self.retry(response, "invalid JSON")
+            yield from self.retry(response, walk, "invalid JSON")
             return
         try:
             batch = graphql.parse_posts_by_id(payload, seen_at=self.seen_at)
         except graphql.SchemaDrift as error:
-            self.fail("schema_drift", str(error))
+            self.fail(walk, "schema_drift", str(error))
         self.count_rejected(batch.rejected)
-        yield from batch.posts
-        yield Page(f"{response.url}#by-id", "by_id", 1, len(batch.posts))
+        yield from self.stamped(walk, batch.posts)
+        yield Page(f"{response.url}#by-id", "by_id", 1, len(batch.posts), walk=walk)
 
-    def local(self, url: str) -> str:
+    @staticmethod
+    def local(walk, url: str) -> str:
         """A sitemap child on the publication's domain, fetched from the host we reached."""
         parts = urlsplit(url)
-        return urljoin(self.origin, parts.path + (f"?{parts.query}" if parts.query else ""))
+        return urljoin(walk.origin, parts.path + (f"?{parts.query}" if parts.query else ""))
 
     # Helpers --------------------------------------------------------------------------------
 
@@ -316,11 +450,15 @@ class CollectionSpider(scrapy.Spider):
         except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
             return None
 
-    def retry(self, response, reason: str):
+    def retry(self, response, walk, reason: str):
         """Ask again for a response that arrived broken (counted like Scrapy's retries)."""
         request = get_retry_request(response.request, spider=self, reason=reason)
-        if request is not None:
-            yield request
+        if request is None:
+            walk.inc_value("archive/failed_requests")
+            walk.set_value("archive/last_failure", f"{response.url}: {reason}")
+            return
+        walk.pending += 1
+        yield request
 
     def count_rejected(self, reasons: list[str]) -> None:
         stats = self.crawler.stats
@@ -328,28 +466,37 @@ class CollectionSpider(scrapy.Spider):
             stats.inc_value("archive/rejected")
             self.logger.warning("rejected a post: %s", reason)
 
-    def decode(self, response) -> str:
+    def decode(self, response, walk) -> str:
         try:
             return response.body.decode(getattr(response, "encoding", None) or "utf-8")
         except UnicodeDecodeError as error:
-            self.fail("unreadable", f"{response.url} is not UTF-8 text ({error.reason})")
+            self.fail(walk, "unreadable", f"{response.url} is not UTF-8 text ({error.reason})")
 
     def failed(self, failure):
+        """The errback of every request: see `request_failed`."""
+        yield from self.request_failed(failure, failure.request.cb_kwargs["walk"])
+
+    @walk_step
+    def request_failed(self, failure, walk):
         """A request that failed for good: a missing publication or file is fatal; a page
         that failed after its retries makes the run partial (run again to complete)."""
         request = failure.request
         reason = self.reason(failure)
-        self.crawler.stats.set_value("archive/last_failure", f"{request.url}: {reason}")
+        for stats in (self.crawler.stats, walk):
+            stats.set_value("archive/last_failure", f"{request.url}: {reason}")
+            stats.inc_value("archive/failed_requests")
         if failure.check(HttpError):
             status = failure.value.response.status
             if status in (404, 410) and request.callback == self.parse:
-                self.fail("not_found", f"{request.url} answered {status}: no such publication")
-            self.logger.error("%s answered %s", request.url, status)
+                self.fail(
+                    walk, "not_found", f"{request.url} answered {status}: no such publication"
+                )
+            self.log_error(walk, f"{request.url} answered {status}")
         elif request.callback == self.parse and urlsplit(request.url).scheme == "file":
-            self.fail("unreadable", f"cannot read {request.url}: {reason}")
+            self.fail(walk, "unreadable", f"cannot read {request.url}: {reason}")
         else:
-            self.logger.error("%s failed: %s", request.url, reason)
-        self.crawler.stats.inc_value("archive/failed_requests")
+            self.log_error(walk, f"{request.url} failed: {reason}")
+        yield from ()
 
     def reason(self, failure) -> str:
         """What went wrong, in words (some of Scrapy's errors have an empty message)."""
@@ -358,8 +505,18 @@ class CollectionSpider(scrapy.Spider):
             return f"the answer was larger than DOWNLOAD_MAXSIZE ({maxsize} bytes)"
         return str(failure.value) or type(failure.value).__name__
 
-    def fail(self, kind: str, message: str):
-        """Record a fatal error for the exit status and stop the crawl."""
-        record_fatal(self.crawler.stats, kind, message)
+    def log_error(self, walk, message: str) -> None:
+        """Log an error of `walk` (it makes the walk's run partial)."""
+        walk.inc_value("log_count/ERROR")
         self.logger.error(message)
-        raise CloseSpider(kind)
+
+    def fail(self, walk, kind: str, message: str):
+        """Record a fatal error of `walk` for its run row and the exit status, and stop it.
+
+        Other walks go on: a missing or changed publication does not stop the rest.
+        """
+        record_fatal(self.crawler.stats, kind, message)
+        record_fatal(walk, kind, message)
+        walk.stopped = True
+        self.log_error(walk, message)
+        raise WalkStopped(kind)

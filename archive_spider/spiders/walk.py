@@ -1,0 +1,86 @@
+"""One publication's chain of requests within a run: its state, its counts, its end."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+from ..sources.apollo import Publication
+
+
+class WalkStopped(Exception):
+    """Raised inside a callback once its walk has failed: the walk sends nothing more."""
+
+
+@dataclass(eq=False)
+class Walk:
+    """A publication (or a capture file) walked in this run.
+
+    Every request of the walk is counted in `pending` when it is made and uncounted when its
+    callback or errback has run (or when it is never sent); once nothing is pending the walk
+    is over and its run row is final. `stats` uses the keys of Scrapy's stats, so the same
+    `judge` turns either into an outcome.
+    """
+
+    source: str  # the publication URL (normalized) or the capture file, as listed
+    name: str | None = None  # the name the publication list gives it
+    crawl_id: int | None = None
+    publication: Publication | None = None
+    origin: str = ""
+    # Until a full walk of the listing has completed once, no run may stop paging early.
+    walk_needed: bool = True
+    listed: set[str] = field(default_factory=set)
+    # Cursors each listing operation answered, and listing pages in a row with no new post.
+    cursors: dict[str, set[str]] = field(default_factory=dict)
+    stale_pages: int = 0
+    sitemaps: set[str] = field(default_factory=set)
+    missing: set[str] = field(default_factory=set)
+    pending: int = 0
+    stopped: bool = False
+    finished: bool = False
+    stats: dict = field(default_factory=dict)
+
+    # The part of Scrapy's StatsCollector interface that `record_fatal` and `judge` use.
+    def get_value(self, key: str, default=None):
+        return self.stats.get(key, default)
+
+    def set_value(self, key: str, value) -> None:
+        self.stats[key] = value
+
+    def inc_value(self, key: str, count: int = 1) -> None:
+        self.stats[key] = self.stats.get(key, 0) + count
+
+    @property
+    def on_medium_com(self) -> bool:
+        """A publication served under medium.com/<slug> rather than on its own domain."""
+        return self.publication is not None and not self.publication.domain
+
+    def counts(self) -> dict:
+        """The columns of the walk's run row."""
+        value = self.stats.get
+        return {
+            "pages": value("archive/pages", 0),
+            "renderings": value("archive/renderings", 0),
+            "posts_new": value("archive/posts_new", 0),
+            "posts_updated": value("archive/posts_updated", 0),
+            "errors": value("log_count/ERROR", 0),
+            "publication": self.publication.id if self.publication else None,
+            "walk_complete": value("archive/walk_complete", 0),
+        }
+
+
+def walk_step(handler):
+    """Wrap a callback of a walk: skipped once the walk stopped, and counted as answered
+    when it is done, so the spider learns when the walk has nothing left to do."""
+
+    @functools.wraps(handler)
+    def step(self, response, walk: Walk, **kwargs):
+        try:
+            if not walk.stopped:
+                yield from handler(self, response, walk, **kwargs)
+        except WalkStopped:
+            return  # `fail` has recorded why; the walk's other answers are ignored
+        finally:
+            self.answered(walk)
+
+    return step
