@@ -1,4 +1,4 @@
-"""`archive-spider`: a thin command line over the crawl library."""
+"""`archive-spider`: a thin command line over the crawl and shard-merge library."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,10 +15,18 @@ import click
 from . import snapshot
 from .crawl import run_crawl
 from .datasette import METADATA
-from .dates import parse_reference
+from .dates import format_instant, parse_reference
+from .freshness import stale_publications
 from .lock import Locked, hold_lock
 from .outcome import EXIT_CODES, EXIT_LOCKED, EXIT_USAGE
-from .storage import StorageError, archive_status, check_database
+from .publications import (
+    parse_duration,
+    parse_part,
+    read_publications,
+    select_part,
+)
+from .shards import ShardError, merge_shards
+from .storage import StorageError, archive_status, check_database, publication_runs
 
 EXIT_CODE_HELP = "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
 
@@ -51,6 +60,19 @@ def main() -> None:
 @click.argument("sources", nargs=-1)
 @db_option("The archive database (created if missing).")
 @click.option(
+    "--publications",
+    "publication_list",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A CSV of publications to crawl (columns url, optional name and part), each "
+    "walked as its own chain with its own run row.",
+)
+@click.option(
+    "--part",
+    metavar="I/N",
+    help="Crawl only part I of N of --publications (a `part` column pins a publication, "
+    "else a hash of its URL decides), at 1/N of the politeness budget.",
+)
+@click.option(
     "--as-of",
     help="Resolve relative dates ('2d ago') against this time (ISO 8601, UTC). "
     "Default: now; for the bundled snapshot, its estimated capture date.",
@@ -82,18 +104,30 @@ def main() -> None:
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
     help="Show Scrapy's log on stderr at this level (default: no log).",
 )
-def crawl(sources, db_path, as_of, full, settings, wait, quiet, as_json, log_level):
-    """Archive SOURCES (capture files, HTML pages or publication URLs) into --db.
+def crawl(
+    sources,
+    db_path,
+    publication_list,
+    part,
+    as_of,
+    full,
+    settings,
+    wait,
+    quiet,
+    as_json,
+    log_level,
+):
+    """Archive SOURCES (capture files, HTML pages or publication URLs) and the
+    publications of --publications into --db.
 
-    With no SOURCE, archives the bundled snapshot of the Netflix TechBlog homepage.
+    With neither, archives the bundled snapshot of the Netflix TechBlog homepage.
     """
-    if not sources:
+    if not sources and not publication_list:
         sources = (str(snapshot.capture_path()),)
         as_of = as_of or snapshot.CAPTURE_AS_OF
     for source in sources:
         check_source(source)
-    if sum(urlsplit(s).scheme in ("http", "https") for s in sources) > 1:
-        raise UsageProblem("one publication URL per run: crawl each into its own run")
+    share = check_partition(publication_list, part)
     if as_of:
         try:
             parse_reference(as_of)
@@ -103,12 +137,19 @@ def crawl(sources, db_path, as_of, full, settings, wait, quiet, as_json, log_lev
         check_database(db_path)
     except StorageError as error:
         raise UsageProblem(str(error)) from error
-    overrides = {"ARCHIVE_PROGRESS": progress_mode(quiet or as_json)}
+    overrides = {"ARCHIVE_PROGRESS": progress_mode(quiet or as_json), "ARCHIVE_LOCK_WAIT": wait}
     overrides.update(parse_setting(text) for text in settings)
     try:
         with hold_lock(db_path, wait):
             report = run_crawl(
-                list(sources), db_path, as_of=as_of, full=full, log_level=log_level, **overrides
+                list(sources),
+                db_path,
+                publications=publication_list,
+                part=share,
+                as_of=as_of,
+                full=full,
+                log_level=log_level,
+                **overrides,
             )
     except Locked as error:
         click.echo(f"error: {error}", err=True)
@@ -117,9 +158,30 @@ def crawl(sources, db_path, as_of, full, settings, wait, quiet, as_json, log_lev
         click.echo(json.dumps(report.as_dict(), indent=2))
     elif not quiet:
         click.echo(report.summary())
-    if report.outcome.error:
+    walks = report.walks
+    if len(walks) > 1:
+        for source, walk in walks.items():
+            if walk["error"]:
+                click.echo(f"error: {source}: {walk['error']}", err=True)
+    elif report.outcome.error:
         click.echo(f"error: {report.outcome.error}", err=True)
     sys.exit(report.outcome.exit_code)
+
+
+def check_partition(publication_list: Path | None, part: str | None) -> tuple[int, int]:
+    """The (i, N) share of the list to crawl; the list is read once here to refuse a bad one."""
+    if part is not None and publication_list is None:
+        raise UsageProblem("--part needs --publications")
+    try:
+        share = parse_part(part) if part else (1, 1)
+    except ValueError as error:
+        raise UsageProblem(f"--part: {error}") from error
+    if publication_list is not None:
+        try:
+            select_part(read_publications(publication_list), *share)
+        except ValueError as error:  # PublicationListError, or a `part` beyond N
+            raise UsageProblem(str(error)) from error
+    return share
 
 
 def progress_mode(silent: bool) -> str:
@@ -129,19 +191,47 @@ def progress_mode(silent: bool) -> str:
     return "live" if sys.stderr.isatty() else "lines"
 
 
-@main.command()
+@main.command(
+    epilog="\b\nExit codes:\n  0  the archive is readable (and, with --expect, every "
+    "publication is fresh)\n  1  --expect: a publication has no successful run within "
+    "--max-age\n  2  usage error: no archive, or a bad --expect or --max-age"
+)
 @db_option("The archive database.")
 @click.option("--runs", default=10, show_default=True, help="How many recent runs to list.")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-def status(db_path, runs, as_json):
+@click.option(
+    "--expect",
+    "expected_list",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A publication list (CSV, as for crawl --publications): exit 1 naming every "
+    "publication without a successful run within --max-age.",
+)
+@click.option(
+    "--max-age",
+    default="26h",
+    show_default=True,
+    help="With --expect: how recent a successful run must be (e.g. 26h, 90m, 2d).",
+)
+def status(db_path, runs, as_json, expected_list, max_age):
     """Show how many posts the archive holds, its newest post and its recent runs."""
     try:
+        age = parse_duration(max_age)
+        expected = read_publications(expected_list) if expected_list else []
         report = archive_status(db_path, runs)
-    except StorageError as error:
+        stale = stale_publications(
+            expected,
+            publication_runs(db_path, [entry.url for entry in expected]),
+            max_age=age,
+            now=datetime.now(timezone.utc),
+        )
+    except (StorageError, ValueError) as error:  # ValueError: a bad list or --max-age
         raise UsageProblem(str(error)) from error
+    if expected_list:
+        report["expected"] = len(expected)
+        report["stale"] = [entry.describe(age) for entry in stale]
     if as_json:
         click.echo(json.dumps(report, indent=2))
-        return
+        sys.exit(1 if stale else 0)
     click.echo(
         f"{report['posts']} posts, newest published {report['newest_published'] or '-'}; "
         f"last good run finished {report['last_ok_finished'] or 'never'}"
@@ -153,6 +243,11 @@ def status(db_path, runs, as_json):
             f"new {run['posts_new']}, updated {run['posts_updated']}, errors {run['errors']}"
             + (f" - {run['error']}" if run["error"] else "")
         )
+    if expected_list:
+        click.echo(f"{len(expected) - len(stale)} of {len(expected)} expected publications fresh")
+        for entry in stale:
+            click.echo(f"error: {entry.describe(age)}", err=True)
+        sys.exit(1 if stale else 0)
 
 
 @main.command()
@@ -170,6 +265,57 @@ def serve(db_path, host, port):
     command = [sys.executable, "-m", "datasette", "serve", str(db_path)]
     command += ["--metadata", str(METADATA), "--host", host, "--port", str(port)]
     os.execv(sys.executable, command)
+
+
+@main.command(
+    "merge",
+    epilog="\b\nExit codes:\n"
+    "  0  every shard merged\n"
+    "  1  a shard failed half way: it was rolled back and the later shards not merged\n"
+    "  2  usage error: a missing, foreign or outdated shard (nothing is written)\n"
+    "  4  a publication was skipped: its latest run in a shard did not end well\n"
+    "  5  locked: a crawl is writing to a shard (refused) or to the archive",
+)
+@click.argument("shards", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--into",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The archive to merge the shards into (created if missing).",
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=0,
+    metavar="SECONDS",
+    help="If a crawl is writing to --into, wait this long for it (default: exit 5 at once).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the merge report as JSON.")
+def merge_command(shards, into, wait, as_json):
+    """Merge SHARD archives (crawled in parts) into --into, each shard in one transaction.
+
+    A shard a crawl is writing is refused; a publication whose latest run in a shard
+    failed or did not finish gives no posts from that shard.
+    """
+    now = format_instant(datetime.now(timezone.utc))
+    try:
+        report = merge_shards(list(shards), into, now=now, wait=wait)
+    except ShardError as error:
+        raise UsageProblem(str(error)) from error
+    except Locked as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_LOCKED)
+    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.summary())
+    for result in report.shards:
+        if result.error:
+            click.echo(f"error: {result.error}", err=True)
+    for skipped in report.skipped:
+        click.echo(
+            f"warning: {skipped.shard}: kept the archive's posts of {skipped.url}, "
+            f"whose latest run there is {skipped.status}",
+            err=True,
+        )
+    sys.exit(report.exit_code)
 
 
 def parse_setting(text: str) -> tuple[str, str]:

@@ -350,13 +350,28 @@ def test_status_of_a_missing_archive_is_a_usage_error(tmp_path):
     assert "no archive at" in one_line_error(result)
 
 
-def test_two_publication_urls_in_one_run_are_refused(tmp_path):
-    result = run_cli(
-        "crawl",
-        "https://netflixtechblog.com/",
-        "https://medium.com/airbnb-engineering",
-        "--db",
-        str(tmp_path / "two.db"),
-    )
-    assert result.returncode == 2
-    assert "one publication URL per run" in one_line_error(result)
+@pytest.mark.parametrize(
+    ("rows", "part", "message"),
+    [
+        (None, "1/3", "--part needs --publications"),
+        ("url\nhttps://medium.com/a\n", "4/3", "--part: part 4 is not between 1 and 3"),
+        ("url\nhttps://medium.com/a\n", "x", "--part: expected PART/PARTS such as 2/3"),
+        ("url,part\nhttps://medium.com/a,5\n", "1/3", "is pinned to part 5"),
+        ("url\nftp://medium.com/a\n", None, "line 2: 'ftp://medium.com/a' is not an http(s)"),
+        ("url\nhttps://medium.com/a\nhttps://medium.com/a/\n", None, "already listed on line 2"),
+        ("name\nA\n", None, "no 'url' column"),
+    ],
+)
+def test_a_bad_publication_list_or_part_is_refused_before_anything_runs(
+    tmp_path, rows, part, message
+):
+    args = ["crawl", "--db", str(tmp_path / "many.db")]
+    if rows is not None:
+        (tmp_path / "list.csv").write_text(rows)
+        args += ["--publications", str(tmp_path / "list.csv")]
+    if part is not None:
+        args += ["--part", part]
+    result = run_cli(*args)
+    assert result.returncode == 2, result.stderr
+    assert message in one_line_error(result)
+    assert not (tmp_path / "many.db").exists()
