@@ -55,6 +55,9 @@ def _save(archive: Archive, post: Post, crawl_id: int | None = None) -> None:
     archive.commit()
 
 
+PUBLICATION = "c0ffee000001"
+
+
 @pytest.fixture(scope="module")
 def hostile_db(tmp_path_factory) -> Path:
     """Posts whose titles are markup or a spreadsheet formula, and a logged title change."""
@@ -67,8 +70,17 @@ def hostile_db(tmp_path_factory) -> Path:
         "image_id": 'x" onerror="alert(1)',
         "account": SCRIPT,
         "authors": [SCRIPT],
+        "publication": PUBLICATION,
     }
     with Archive(db) as archive:
+        archive.save_publication(
+            id=PUBLICATION,
+            url="https://medium.com/scripted",
+            name=SCRIPT,
+            slug="scripted",
+            domain=None,
+            seen="2025-01-02T00:00:00Z",
+        )
         _save(archive, Post(**scripted, title="A harmless title", seen_at="2025-01-02T00:00:00Z"))
         crawl_id = archive.begin_crawl(source="test", started="2025-01-03T00:00:00Z", as_of=None)
         _save(archive, Post(**scripted, title=SCRIPT, seen_at="2025-01-03T00:00:00Z"), crawl_id)
@@ -179,6 +191,23 @@ def test_fts_tables_are_hidden(real_db):
     assert all(hidden for name, hidden in tables.items() if name.startswith("posts_fts"))
 
 
+def test_every_column_of_every_table_is_described(tmp_path):
+    """The metadata documents the schema as it is: no column left out, none invented."""
+    with Archive(tmp_path / "fresh.db") as archive:
+        tables = {
+            name: [row[1] for row in archive.conn.execute(f"PRAGMA table_xinfo({name})")]
+            for (name,) in archive.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                "AND name NOT LIKE 'posts_fts%' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
+    described = json.loads(METADATA.read_text())["plugins"]["archive-spider"]
+    described = described["archive_database"]["tables"]
+    assert set(described) == set(tables)
+    for name, columns in tables.items():
+        assert set(described[name]["columns"]) == set(columns), name
+
+
 def test_canned_queries_return_their_first_rows(real_db):
     queries = {q["name"]: q for q in fetch(real_db, "/x.json").json()["queries"]}
     assert set(queries) == {
@@ -186,6 +215,7 @@ def test_canned_queries_return_their_first_rows(real_db):
         "most_prolific_authors",
         "latest_posts",
         "changed_posts",
+        "publication_freshness",
     }
     assert all(q["title"] and q["description"] for q in queries.values())
 
@@ -247,6 +277,14 @@ def test_hostile_content_is_escaped_and_never_linked(hostile_db, path):
     assert 'onerror="alert(1)' not in html
     assert 'href="javascript:' not in html.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_a_post_names_its_publication_linked_to_its_row(hostile_db):
+    [row] = [r for r in rows(fetch(hostile_db, "/hostile/posts").text) if PUBLICATION in r.get()]
+    link = row.css("td.col-publication a")
+    assert link.attrib["href"] == f"/hostile/publications/{PUBLICATION}"
+    assert link.css("::text").get() == SCRIPT  # the name, as text: never markup
+    assert "<script>" not in row.css("td.col-publication").get()
 
 
 def test_a_title_without_a_web_url_is_not_a_link(hostile_db):
