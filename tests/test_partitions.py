@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -94,6 +95,16 @@ def stored(db: Path) -> dict[str, dict]:
     return {row[0]: dict(zip(fields, row, strict=True)) for row in rows}
 
 
+def ok_runs(db: Path) -> int:
+    """How many publications a crawl writing `db` has finished well (0 before its schema)."""
+    if not db.exists():  # never let sqlite3.connect create it
+        return 0
+    try:
+        return query(db, "SELECT count(*) FROM crawls WHERE status = 'ok'")[0][0]
+    except sqlite3.OperationalError:  # the crawl has not created its tables yet
+        return 0
+
+
 def stale_urls(stderr: str) -> set[str]:
     return set(re.findall(r"^error: (\S+)", stderr, re.MULTILINE))
 
@@ -164,13 +175,7 @@ def test_a_killed_partition_is_named_by_status_until_rerun(fleet, listed, tmp_pa
     runs = [start_part(fleet, listed, shard, part) for part, shard in enumerate(shards, 1)]
     victim = runs[1]
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        done = (
-            shards[1].exists()
-            and query(shards[1], "SELECT count(*) FROM crawls WHERE status = 'ok'")[0][0]
-        )
-        if done and done >= 2:
-            break
+    while ok_runs(shards[1]) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
