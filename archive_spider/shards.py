@@ -1,7 +1,8 @@
 """Merge shard archives into one archive: `merge_shards(shards, into, now=...) -> MergeReport`.
 
 A partitioned crawl writes each part into its own shard (an archive of the same schema); one
-process then folds the shards into the archive, a shard known by its file name. Each shard is
+process then folds the shards into the archive, a shard known by its identity (a uid made
+with its schema: a copy keeps it, a new shard under an old file name has its own). Each is
 merged in one transaction while its lock is held (a shard a crawl is writing is refused):
 its run rows are copied, upserted on (shard, id in the shard), its posts are merged field by
 field with the crawl's `merge`, and its publications are recorded. A publication whose
@@ -51,6 +52,7 @@ class ShardResult:
     """What merging one shard did; `status` is "ok", "refused" (a crawl holds it) or "failed"."""
 
     shard: str
+    shard_uid: str
     path: str
     status: str = "ok"
     runs_copied: int = 0
@@ -132,11 +134,11 @@ def merge_shards(shards: list[Path], into: Path, *, now: str, wait: float = 0) -
     Locked when another process writes `into` for longer than `wait` seconds. `now` dates
     the `merges` rows.
     """
-    check_shards(shards, into)
+    identities = {path: uid for uid, path in check_shards(shards, into).items()}
     report = MergeReport(into)
     with hold_lock(into, wait), Archive(into) as archive:
         for position, path in enumerate(shards):
-            result = _merge_shard(archive, path, now)
+            result = _merge_shard(archive, path, identities[path], now)
             report.shards.append(result)
             if result.status == "failed":
                 report.unmerged = [later.name for later in shards[position + 1 :]]
@@ -144,15 +146,15 @@ def merge_shards(shards: list[Path], into: Path, *, now: str, wait: float = 0) -
     return report
 
 
-def check_shards(shards: list[Path], into: Path) -> None:
-    """Raise ShardError unless every shard is another archive of this schema, named apart."""
+def check_shards(shards: list[Path], into: Path) -> dict[str, Path]:
+    """The shards by identity; ShardError unless each is another archive of this schema."""
     if not shards:
         raise ShardError("no shard to merge")
     try:
         check_database(into)
     except StorageError as error:
         raise ShardError(str(error)) from error
-    by_name: dict[str, Path] = {}
+    by_uid: dict[str, Path] = {}
     for path in shards:
         if not path.exists():
             raise ShardError(f"shard not found: {path}")
@@ -160,34 +162,44 @@ def check_shards(shards: list[Path], into: Path) -> None:
             raise ShardError(f"shard {path} is not a file")
         if path.resolve() == into.resolve():
             raise ShardError(f"shard {path} is the archive merged into")
-        if path.name in by_name:
-            raise ShardError(
-                f"shards {by_name[path.name]} and {path} have the same file name, "
-                "which is a shard's identity: rename one"
-            )
-        by_name[path.name] = path
-        _check_schema(path)
+        uid = shard_uid(path)
+        if uid in by_uid:
+            raise ShardError(f"shards {by_uid[uid]} and {path} are copies of one shard")
+        by_uid[uid] = path
+    if _archive_uid(into) in by_uid:
+        raise ShardError(f"shard {by_uid[_archive_uid(into)]} is a copy of {into} itself")
+    return by_uid
 
 
-def _check_schema(path: Path) -> None:
+def _archive_uid(into: Path) -> str | None:
+    """The identity of the archive merged into; None while it has none (new or older)."""
+    try:
+        return shard_uid(into) if into.is_file() else None
+    except ShardError:  # an empty file or an older schema: it gets its identity when opened
+        return None
+
+
+def shard_uid(path: Path) -> str:
+    """The identity of the archive at `path`; ShardError unless it has this schema."""
     try:
         check_database(path)
         with ShardReader(path) as shard:
             version = shard.schema_version()
+            if version == 0:
+                raise ShardError(f"shard {path} is not an archive (it holds no archive schema)")
+            if version != SCHEMA_VERSION:
+                raise ShardError(
+                    f"shard {path} has archive schema version {version}, not "
+                    f"{SCHEMA_VERSION}: run a crawl with this version of archive_spider on it first"
+                )
+            return shard.uid()
     except (StorageError, sqlite3.Error) as error:
         raise ShardError(str(error)) from error
-    if version == 0:
-        raise ShardError(f"shard {path} is not an archive (it holds no archive schema)")
-    if version != SCHEMA_VERSION:
-        raise ShardError(
-            f"shard {path} has archive schema version {version}, not {SCHEMA_VERSION}: "
-            "run a crawl with this version of archive_spider on it first"
-        )
 
 
-def _merge_shard(archive: Archive, path: Path, now: str) -> ShardResult:
+def _merge_shard(archive: Archive, path: Path, uid: str, now: str) -> ShardResult:
     """Merge one shard in one transaction and record it in `merges`, whatever happened."""
-    result = ShardResult(shard=path.name, path=str(path.resolve()))
+    result = ShardResult(shard=path.name, shard_uid=uid, path=str(path.resolve()))
     try:
         with hold_lock(path):
             archive.begin()
@@ -198,11 +210,11 @@ def _merge_shard(archive: Archive, path: Path, now: str) -> ShardResult:
     except Locked:
         holder = lock_path(path).read_text(errors="replace").strip() or "?"
         error = f"shard {path.name} is being written by a crawl (pid {holder}); merge it later"
-        outcome = ShardResult(result.shard, result.path, "refused", error=error)
+        outcome = ShardResult(result.shard, uid, result.path, "refused", error=error)
     except (sqlite3.Error, OSError, ValueError) as error:
         archive.rollback()
         message = f"shard {path.name} failed, nothing merged from it: {error}"
-        outcome = ShardResult(result.shard, result.path, "failed", error=message)
+        outcome = ShardResult(result.shard, uid, result.path, "failed", error=message)
     _record(archive, outcome, now)
     archive.commit()
     return outcome
@@ -252,7 +264,7 @@ def _copy_runs(
     by_source: dict[str, _LatestRun] = {}
     publication_of: dict[str, str] = {}
     for run in shard.runs():  # oldest first
-        archive_id = archive.copy_run(run, result.shard)
+        archive_id = archive.copy_run(run, result.shard, result.shard_uid)
         by_source[run["source"]] = _LatestRun(run["source"], run["status"], archive_id)
         if run["publication"] is not None:
             publication_of[run["source"]] = run["publication"]

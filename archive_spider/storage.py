@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, fields
@@ -19,6 +20,7 @@ from typing import NamedTuple
 import sqlite_utils
 from dateutil.parser import isoparse
 
+from .dates import format_instant
 from .items import Post
 from .merge import Change
 
@@ -58,12 +60,12 @@ _CRAWL_COUNTS = ("pages", "renderings", "posts_new", "posts_updated", "errors")
 _CRAWL_COLUMNS = {"finished", "status", "error", "publication", "walk_complete", *_CRAWL_COUNTS}
 ABANDONED = "the run ended without finishing (killed or crashed)"
 # Columns of a run row that say where a copied row came from, not what the run did.
-_RUN_PROVENANCE = {"id", "shard", "shard_crawl_id"}
+_RUN_PROVENANCE = {"id", "shard", "shard_uid", "shard_crawl_id"}
 _RECORD_MERGE = """
-INSERT INTO merges (shard, path, started, finished, status, runs_copied, posts_new,
+INSERT INTO merges (shard, shard_uid, path, started, finished, status, runs_copied, posts_new,
   posts_updated, posts_unchanged, skipped, error)
-VALUES (:shard, :path, :now, :now, :status, :runs_copied, :posts_new, :posts_updated,
-  :posts_unchanged, :skipped, :error)
+VALUES (:shard, :shard_uid, :path, :now, :now, :status, :runs_copied, :posts_new,
+  :posts_updated, :posts_unchanged, :skipped, :error)
 """
 
 
@@ -201,15 +203,23 @@ def _v4_publications(db: sqlite_utils.Database) -> None:
     db["posts"].add_column("publication", str)
     db["posts"].add_column("shard", str)
     db["posts"].create_index(["publication"])
+    # Every archive gets its own identity: a merge knows a shard by it, not by a file name
+    # that a new shard on a replacement node could reuse.
+    db["archive_identity"].create({"uid": str, "created": str}, pk="uid")
+    db["archive_identity"].insert(
+        {"uid": uuid.uuid4().hex, "created": format_instant(datetime.now(timezone.utc))}
+    )
     db["crawls"].add_column("part", str)
     db["crawls"].add_column("shard", str)
+    db["crawls"].add_column("shard_uid", str)
     db["crawls"].add_column("shard_crawl_id", int)
-    db["crawls"].create_index(["shard", "shard_crawl_id"], unique=True)
+    db["crawls"].create_index(["shard_uid", "shard_crawl_id"], unique=True)
     db["crawls"].create_index(["source", "status"])
     db["merges"].create(
         {
             "id": int,
             "shard": str,
+            "shard_uid": str,
             "path": str,
             "started": str,
             "finished": str,
@@ -308,6 +318,11 @@ class Archive:
     @property
     def schema_version(self) -> int:
         return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    @property
+    def uid(self) -> str:
+        """This archive's identity, made once when its schema is created."""
+        return archive_uid(self.conn)
 
     def _migrate(self) -> None:
         version = self.schema_version
@@ -470,23 +485,28 @@ class Archive:
     def _copy_run_sql(self) -> str:
         columns = [c.name for c in self.db["crawls"].columns if c.name not in _RUN_PROVENANCE]
         return (
-            "INSERT INTO crawls ({cols}, shard, shard_crawl_id) VALUES ({marks}, :shard, :id) "
-            "ON CONFLICT (shard, shard_crawl_id) DO UPDATE SET {updates} RETURNING id"
+            "INSERT INTO crawls ({cols}, shard, shard_uid, shard_crawl_id) "
+            "VALUES ({marks}, :shard, :shard_uid, :id) "
+            "ON CONFLICT (shard_uid, shard_crawl_id) DO UPDATE SET {updates}, shard = :shard "
+            "RETURNING id"
         ).format(
             cols=", ".join(columns),
             marks=", ".join(f":{name}" for name in columns),
             updates=", ".join(f"{name} = excluded.{name}" for name in columns),
         )
 
-    def copy_run(self, run: dict, shard: str) -> int:
-        """Upsert a run row read from `shard`, keyed on the shard and its `id` there: its id."""
+    def copy_run(self, run: dict, shard: str, shard_uid: str) -> int:
+        """Upsert a run row read from a shard (its file name and identity), keyed on the
+        shard's identity and the row's `id` there: the row's id in this archive."""
         self.begin()
-        return self.conn.execute(self._copy_run_sql, {**run, "shard": shard}).fetchone()[0]
+        values = {**run, "shard": shard, "shard_uid": shard_uid}
+        return self.conn.execute(self._copy_run_sql, values).fetchone()[0]
 
     def record_merge(
         self,
         *,
         shard: str,
+        shard_uid: str | None,
         path: str,
         status: str,
         now: str,
@@ -503,6 +523,7 @@ class Archive:
             _RECORD_MERGE,
             {
                 "shard": shard,
+                "shard_uid": shard_uid,
                 "path": path,
                 "status": status,
                 "now": now,
@@ -539,6 +560,10 @@ class ShardPost(NamedTuple):
     first_seen: str
 
 
+def archive_uid(conn: sqlite3.Connection) -> str:
+    return conn.execute("SELECT uid FROM archive_identity").fetchone()[0]
+
+
 class ShardReader:
     """A shard archive opened read-only, every read in one snapshot. Use as a context manager.
 
@@ -563,6 +588,10 @@ class ShardReader:
 
     def schema_version(self) -> int:
         return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def uid(self) -> str:
+        """The shard's identity (see `archive_identity`)."""
+        return archive_uid(self.conn)
 
     def runs(self) -> list[dict]:
         """The run rows, oldest first."""

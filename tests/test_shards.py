@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -173,7 +174,7 @@ def test_two_shards_merge_into_one_archive(tmp_path, two_shards):
         ("node1.db", 1),
         ("node2.db", 1),
     ]
-    provenance = ("id", "shard", "shard_crawl_id")
+    provenance = ("id", "shard", "shard_uid", "shard_crawl_id")
     for original, copy in zip(shard_runs, copied, strict=True):
         assert {k: v for k, v in copy.items() if k not in provenance} == {
             k: v for k, v in original.items() if k not in provenance
@@ -489,18 +490,39 @@ def test_an_unusable_shard_is_refused_before_anything_is_written(
     assert not Path(f"{into}.lock").exists()
 
 
-def test_a_shard_named_twice_or_the_archive_itself_is_refused(tmp_path, two_shards):
+def test_a_copied_shard_twice_or_the_archive_itself_is_refused(tmp_path, two_shards):
     into = tmp_path / "archive.db"
     merge_shards([two_shards[0]], into, now=NOW)
     before = into.read_bytes()
-    twin = tmp_path / "elsewhere" / "node1.db"
-    twin.parent.mkdir()
-    crawl(twin, AIRBNB, [airbnb_post(40)])
-    with pytest.raises(ShardError, match="have the same file name"):
-        merge_shards([two_shards[0], twin], into, now=NOW)
+    copy = tmp_path / "copy-of-node1.db"
+    shutil.copy(two_shards[0], copy)
+    with pytest.raises(ShardError, match="are copies of one shard"):
+        merge_shards([two_shards[0], copy], into, now=NOW)
     with pytest.raises(ShardError, match="is the archive merged into"):
         merge_shards([two_shards[1], tmp_path / "." / "archive.db"], into, now=NOW)
+    archive_copy = tmp_path / "archive-copy.db"
+    shutil.copy(into, archive_copy)
+    with pytest.raises(ShardError, match=r"is a copy of .*archive\.db itself"):
+        merge_shards([archive_copy], into, now=NOW)
     assert into.read_bytes() == before
+
+
+def test_a_new_shard_under_an_old_name_keeps_the_old_shards_runs(tmp_path, two_shards):
+    """A replacement node starts a fresh node1.db: its run ids start at 1 again."""
+    into = tmp_path / "archive.db"
+    merge_shards([two_shards[0]], into, now=NOW)
+    old_runs = runs_of(into)
+    fresh = tmp_path / "replacement" / "node1.db"
+    fresh.parent.mkdir()
+    crawl(fresh, AIRBNB, [airbnb_post(40)], started=DAY2)
+    report = merge_shards([fresh], into, now=LATER_NOW)
+    assert report.exit_code == EXIT_OK
+    runs = runs_of(into)
+    assert runs[: len(old_runs)] == old_runs  # not overwritten by the new shard's id 1
+    assert [(r["shard"], r["shard_crawl_id"], r["source"]) for r in runs[len(old_runs) :]] == [
+        ("node1.db", 1, AIRBNB[0])
+    ]
+    assert len({r["shard_uid"] for r in runs}) == 2
 
 
 def test_a_shard_failing_half_way_is_rolled_back_and_the_merge_stops(tmp_path, two_shards):

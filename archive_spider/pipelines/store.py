@@ -96,13 +96,12 @@ class StorePipeline:
         self.crawler.signals.send_catch_log(PAGE_STORED, page=page, fresh=fresh)
 
     def _crawl_id(self, item) -> int | None:
-        """The run row of the walk a post came from (the one of the first walk for captures)."""
+        """The run row of the walk a post came from (the first walk's for a capture)."""
         spider = self.crawler.spider
-        publication = item.post.publication
-        for walk in spider.walks:
-            if publication and walk.publication and walk.publication.id == publication:
-                return walk.crawl_id
-        return spider.walks[0].crawl_id if spider.walks else None
+        walk = spider.walk_of.get(item.post.publication)
+        if walk is None:
+            walk = spider.walks[0] if spider.walks else None
+        return walk.crawl_id if walk else None
 
     def _count_post(self, post_id: str, status: str) -> None:
         """Count each post once per run: new if this run created it, else updated if changed.

@@ -67,9 +67,10 @@ def listed_walks(sources, publications, part, parts) -> list[Walk]:
         listed = read_publications(Path(publications))
         for entry in select_part(listed, part, parts):
             walks.append(Walk(entry.url, name=entry.name))
-    seen: set[str] = set()
-    unique = [w for w in walks if not (w.source in seen or seen.add(w.source))]
-    return unique
+    unique: dict[str, Walk] = {}
+    for walk in walks:
+        unique.setdefault(walk.source, walk)  # a publication listed twice is walked once
+    return list(unique.values())
 
 
 class CollectionSpider(scrapy.Spider):
@@ -107,6 +108,7 @@ class CollectionSpider(scrapy.Spider):
         self.full = str(full).lower() in ("1", "true", "yes")
         self.allowed_hosts = {urlsplit(source_url(s)).hostname for s in self.sources} - {None}
         self.closing = False
+        self.walk_of: dict[str, Walk] = {}  # by publication id, once its homepage is read
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -213,6 +215,7 @@ class CollectionSpider(scrapy.Spider):
         if live and publication is None:
             raise LayoutChanged("the page names no publication in its Apollo state")
         if publication is not None:
+            self.walk_of[publication.id] = walk
             self.archive.save_publication(
                 id=publication.id,
                 url=walk.source,
@@ -225,7 +228,6 @@ class CollectionSpider(scrapy.Spider):
         yield Page(response.url, "homepage", 1, len(posts), walk=walk)
         if live:
             walk.origin = urljoin(response.url, "/")
-            self.crawler.stats.set_value("archive/publication", publication.id)
             walk.walk_needed = self.full or not self.archive.walk_completed(publication.id)
             yield self.listing_request(walk, graphql.PUBLICATION_POSTS, cursor="", number=1)
 
