@@ -239,9 +239,9 @@ def status(db_path, runs, as_json, expected_list, max_age):
     )
     for run in report["runs"]:
         click.echo(
-            f"  #{run['id']} {run['started']} {run['status']:<11} pages {run['pages']}, "
-            f"new {run['posts_new']}, updated {run['posts_updated']}, errors {run['errors']}"
-            + (f" - {run['error']}" if run["error"] else "")
+            f"  #{run['id']} {run['started']} {run['status']:<11} {run['source']}: "
+            f"pages {run['pages']}, new {run['posts_new']}, updated {run['posts_updated']}, "
+            f"errors {run['errors']}" + (f" - {run['error']}" if run["error"] else "")
         )
     if expected_list:
         click.echo(f"{len(expected) - len(stale)} of {len(expected)} expected publications fresh")

@@ -204,3 +204,28 @@ def test_a_killed_partition_is_named_by_status_until_rerun(fleet, listed, tmp_pa
     status = run_cli("status", "--db", str(merged), "--expect", str(listed))
     assert status.returncode == 0, status.stderr
     assert stored(merged) == expected_content(fleet)
+
+
+def test_a_missing_publication_fails_alone_and_a_challenge_stops_all(tmp_path):
+    with MediumFleet.synthetic(4, posts=5, seed=3) as small:
+        listed = tmp_path / "small.csv"
+        small.write_publications_csv(listed)
+        gone = next(site for site in small.sites if site.domain is not None)
+        gone.faults.gone = True
+        db = tmp_path / "small.db"
+        result = run_cli(*crawl_args(small, listed, db))
+        assert result.returncode == 1, result.stderr
+        assert "publications 3 ok, 1 failed" in result.stdout
+        assert f"error: {small.url(gone)}: {small.url(gone)} answered 404" in result.stderr
+        rows = dict(query(db, "SELECT source, status FROM crawls"))
+        assert rows.pop(small.url(gone)) == "failed"
+        assert set(rows.values()) == {"ok"} and len(rows) == 3
+        assert query(db, "SELECT count(DISTINCT publication) FROM posts") == [(3,)]
+
+        # A bot challenge means Medium blocks the crawler: every publication stops.
+        gone.faults.gone = False
+        gone.faults.challenge = True
+        blocked = run_cli(*crawl_args(small, listed, tmp_path / "blocked.db"))
+        assert blocked.returncode == 3, blocked.stderr
+        statuses = [s for (s,) in query(tmp_path / "blocked.db", "SELECT status FROM crawls")]
+        assert "blocked" in statuses and "running" not in statuses

@@ -25,7 +25,7 @@ import scrapy
 from dateutil.parser import isoparse
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import DownloadCancelledError
+from scrapy.exceptions import CloseSpider, DownloadCancelledError
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from ..dates import format_instant, parse_reference
@@ -483,6 +483,12 @@ class CollectionSpider(scrapy.Spider):
         """A request that failed for good: a missing publication or file is fatal; a page
         that failed after its retries makes the run partial (run again to complete)."""
         request = failure.request
+        if failure.check(CloseSpider):  # a bot challenge: the middleware stopped the run
+            kind = failure.value.reason
+            message = self.crawler.stats.get_value(f"archive/error_message/{kind}", kind)
+            record_fatal(walk, kind, message)
+            walk.stopped = True
+            return
         reason = self.reason(failure)
         for stats in (self.crawler.stats, walk):
             stats.set_value("archive/last_failure", f"{request.url}: {reason}")
