@@ -1,9 +1,12 @@
-"""Fixtures: a local Medium-like site served on 127.0.0.1."""
+"""Fixtures: a local Medium-like site on 127.0.0.1, and a fleet of thirty publications."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from archive_spider.testing.medium_fleet import MediumFleet
 from archive_spider.testing.medium_site import MediumSite
 
 
@@ -26,3 +29,18 @@ def make_medium_site():
 def medium_site(make_medium_site) -> MediumSite:
     """A started site of 30 posts."""
     return make_medium_site(posts=30)
+
+
+@pytest.fixture(scope="module")
+def fleet():
+    """Thirty publications, half on medium.test paths, half on custom `.test` domains."""
+    with MediumFleet.synthetic(30, posts=(3, 12), seed=7) as fleet:
+        yield fleet
+
+
+@pytest.fixture(scope="module")
+def listed(fleet, tmp_path_factory) -> Path:
+    """The fleet's publication list (CSV)."""
+    path = tmp_path_factory.mktemp("list") / "publications.csv"
+    fleet.write_publications_csv(path)
+    return path

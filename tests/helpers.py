@@ -47,14 +47,19 @@ POST_FIELDS = (
 )
 
 
-def stored_posts(db: Path) -> dict[str, dict]:
-    """The archive's posts by id, restricted to POST_FIELDS."""
-    rows = query(db, f"SELECT {', '.join(POST_FIELDS)} FROM posts")
-    return {row[0]: dict(zip(POST_FIELDS, row, strict=True)) for row in rows}
+# ... and a local fleet of publications, which also knows each post's publication.
+FLEET_POST_FIELDS = (*POST_FIELDS, "publication")
+
+
+def stored_posts(db: Path, fields: tuple[str, ...] = POST_FIELDS) -> dict[str, dict]:
+    """The archive's posts by id, restricted to `fields` (the first is the id)."""
+    rows = query(db, f"SELECT {', '.join(fields)} FROM posts")
+    return {row[0]: dict(zip(fields, row, strict=True)) for row in rows}
 
 
 def expected_posts(site) -> dict[str, dict]:
-    """What a complete archive of the local `site` holds, as stored (booleans as 0/1)."""
+    """What a complete archive of the local `site` (or fleet) holds, as stored (booleans
+    as 0/1)."""
     return {
         post["id"]: {**post, "member_only": int(post["member_only"])}
         for post in site.expected_posts()

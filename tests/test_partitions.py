@@ -16,8 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-from helpers import POST_FIELDS, query, run_cli
+from helpers import FLEET_POST_FIELDS, expected_posts, query, run_cli, stored_posts
 
 from archive_spider.publications import read_publications, select_part
 from archive_spider.testing.medium_fleet import MediumFleet
@@ -32,20 +31,7 @@ SETTINGS = (
     *("-s", "DNS_RESOLVER=archive_spider.testing.loopback.LoopbackResolver"),
 )
 # Content columns: what two archives of the same publications must agree on.
-CONTENT = (*POST_FIELDS, "publication", "subtitle", "authors", "published_precision")
-
-
-@pytest.fixture(scope="module")
-def fleet():
-    with MediumFleet.synthetic(30, posts=(3, 12), seed=7) as fleet:
-        yield fleet
-
-
-@pytest.fixture(scope="module")
-def listed(fleet, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("list") / "publications.csv"
-    fleet.write_publications_csv(path)
-    return path
+CONTENT = (*FLEET_POST_FIELDS, "authors", "published_text", "published_precision")
 
 
 def crawl_args(fleet, listed: Path, db: Path, *extra: str) -> list[str]:
@@ -82,19 +68,6 @@ def content(db: Path) -> list[tuple]:
     return query(db, f"SELECT {', '.join(CONTENT)} FROM posts ORDER BY id")
 
 
-def expected_content(fleet) -> dict[str, dict]:
-    return {
-        post["id"]: {**post, "member_only": int(post["member_only"])}
-        for post in fleet.expected_posts()
-    }
-
-
-def stored(db: Path) -> dict[str, dict]:
-    fields = (*POST_FIELDS, "publication")
-    rows = query(db, f"SELECT {', '.join(fields)} FROM posts")
-    return {row[0]: dict(zip(fields, row, strict=True)) for row in rows}
-
-
 def ok_runs(db: Path) -> int:
     """How many publications a crawl writing `db` has finished well (0 before its schema)."""
     if not db.exists():  # never let sqlite3.connect create it
@@ -110,7 +83,7 @@ def stale_urls(stderr: str) -> set[str]:
 
 
 def test_three_partitions_merge_into_the_archive_one_process_makes(fleet, listed, tmp_path):
-    everything = expected_content(fleet)
+    everything = expected_posts(fleet)
     assert len(everything) == sum(len(site.posts) for site in fleet.sites)
 
     # One process, the whole list.
@@ -120,7 +93,7 @@ def test_three_partitions_merge_into_the_archive_one_process_makes(fleet, listed
     assert result.returncode == 0, result.stderr
     assert "publications 30 ok" in result.stdout
     single_rate = fleet.max_rate(2.0)
-    assert stored(single) == everything
+    assert stored_posts(single, FLEET_POST_FIELDS) == everything
 
     # Three partitions at once, each into its own shard, at a third of the budget each.
     fleet.reset_log()
@@ -153,7 +126,7 @@ def test_three_partitions_merge_into_the_archive_one_process_makes(fleet, listed
     assert query(merged, "SELECT count(*), count(DISTINCT id), count(DISTINCT url) FROM posts") == [
         (len(everything),) * 3
     ]
-    assert stored(merged) == everything
+    assert stored_posts(merged, FLEET_POST_FIELDS) == everything
     assert content(merged) == content(single)
     assert query(merged, "SELECT count(*) FROM publications") == [(30,)]
     assert query(merged, "SELECT count(*) FROM crawls WHERE status = 'ok'") == [(30,)]
@@ -203,7 +176,7 @@ def test_a_killed_partition_is_named_by_status_until_rerun(fleet, listed, tmp_pa
     assert merge.returncode == 0, merge.stderr
     status = run_cli("status", "--db", str(merged), "--expect", str(listed))
     assert status.returncode == 0, status.stderr
-    assert stored(merged) == expected_content(fleet)
+    assert stored_posts(merged, FLEET_POST_FIELDS) == expected_posts(fleet)
 
 
 def test_a_missing_publication_fails_alone_and_a_challenge_stops_all(tmp_path):

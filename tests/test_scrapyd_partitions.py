@@ -17,11 +17,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from helpers import POST_FIELDS, query, run_cli
+from helpers import FLEET_POST_FIELDS, expected_posts, query, run_cli, stored_posts
 from test_scrapyd import build_egg, deploy, running_scrapyd, schedule, wait_finished
 
 from archive_spider.publications import read_publications, select_part
-from archive_spider.testing.medium_fleet import MediumFleet
 
 PARTS = 3
 # Scrapy settings of every job (`-d setting=NAME=VALUE`); DOWNLOAD_DELAY is the budget of the
@@ -35,19 +34,6 @@ SETTINGS = (
     "ARCHIVE_RETRY_BACKOFF_BASE=0.01",
 )
 JOB_TIMEOUT = 60  # seconds for a round of jobs to finish
-
-
-@pytest.fixture(scope="module")
-def fleet():
-    with MediumFleet.synthetic(30, posts=(3, 12), seed=7) as fleet:
-        yield fleet
-
-
-@pytest.fixture(scope="module")
-def listed(fleet, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("list") / "publications.csv"
-    fleet.write_publications_csv(path)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -104,19 +90,6 @@ def moment(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def expected_content(fleet) -> dict[str, dict]:
-    return {
-        post["id"]: {**post, "member_only": int(post["member_only"])}
-        for post in fleet.expected_posts()
-    }
-
-
-def stored(db: Path) -> dict[str, dict]:
-    fields = (*POST_FIELDS, "publication")
-    rows = query(db, f"SELECT {', '.join(fields)} FROM posts")
-    return {row[0]: dict(zip(fields, row, strict=True)) for row in rows}
-
-
 def part_urls(listed: Path, part: int) -> set[str]:
     return {entry.url for entry in select_part(read_publications(listed), part, PARTS)}
 
@@ -139,11 +112,11 @@ def status(db: Path, listed: Path):
 
 def assert_complete(fleet, listed: Path, merged: Path) -> None:
     """Every post exactly once, with the fleet's content; every publication fresh."""
-    everything = expected_content(fleet)
+    everything = expected_posts(fleet)
     assert query(merged, "SELECT count(*), count(DISTINCT id), count(DISTINCT url) FROM posts") == [
         (len(everything),) * 3
     ]
-    assert stored(merged) == everything
+    assert stored_posts(merged, FLEET_POST_FIELDS) == everything
     # Each publication's good run came from exactly one shard.
     owners = query(
         merged,

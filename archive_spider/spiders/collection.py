@@ -23,9 +23,9 @@ from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from dateutil.parser import isoparse
-from scrapy import signals
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import CloseSpider, DownloadCancelledError
+from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from ..dates import format_instant, parse_reference
@@ -119,10 +119,10 @@ class CollectionSpider(scrapy.Spider):
         if spider.parts > 1:
             # One politeness budget for the whole fleet: each of N parts takes 1/N of it.
             delay = settings.getfloat("DOWNLOAD_DELAY") * spider.parts
-            priority = max(settings.getpriority("DOWNLOAD_DELAY") or 0, 40)
+            given = settings.getpriority("DOWNLOAD_DELAY") or 0
+            priority = max(given, SETTINGS_PRIORITIES["cmdline"])
             settings.set("DOWNLOAD_DELAY", delay, priority=priority)
         crawler.signals.connect(spider.page_stored, signal=PAGE_STORED)
-        crawler.signals.connect(spider.spider_closing, signal=signals.spider_closed)
         return spider
 
     @staticmethod
@@ -131,7 +131,7 @@ class CollectionSpider(scrapy.Spider):
 
     @property
     def part_label(self) -> str | None:
-        """ "i/N" when this run crawls one part of a partitioned list."""
+        """The part this run crawls, as "i/N", when it crawls one part of a list."""
         return f"{self.part}/{self.parts}" if self.parts > 1 else None
 
     @property
@@ -175,7 +175,8 @@ class CollectionSpider(scrapy.Spider):
             return
         self.store.finish_walk(walk)
 
-    def spider_closing(self, spider, reason):
+    def closed(self, reason):
+        """Once the crawl is over, a walk's last answer starts nothing more."""
         self.closing = True
 
     # Routing -----------------------------------------------------------------------------

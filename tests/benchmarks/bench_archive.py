@@ -34,26 +34,31 @@ def best_of(runs: int, work) -> float:
     return min(times), statistics.median(times)
 
 
+def synthetic_post(
+    index: int, seen_at: str, home: str = "https://netflixtechblog.com", publication=None
+) -> Post:
+    """Post number `index` of a synthetic publication at `home`, as a GraphQL node gives it."""
+    return Post(
+        id=f"{index:012x}",
+        url=f"{home}/synthetic-post-{index}-{index:012x}",
+        title=f"Synthetic post {index}",
+        subtitle=f"By Ana Silva and Bo Chen, part {index}",
+        authors=["Ana Silva", "Bo Chen"],
+        account="Netflix Technology Blog",
+        published="2024-05-01T12:00:00Z",
+        published_precision="exact",
+        read_minutes=index % 30,
+        image_id=f"1*{index:022d}.png",
+        image_url=f"https://miro.medium.com/v2/resize:fit:1400/1*{index:022d}.png",
+        member_only=index % 5 == 0,
+        publication=publication,
+        source="graphql",
+        seen_at=seen_at,
+    )
+
+
 def synthetic_posts(count: int, seen_at: str) -> list[Post]:
-    return [
-        Post(
-            id=f"{index:012x}",
-            url=f"https://netflixtechblog.com/synthetic-post-{index}-{index:012x}",
-            title=f"Synthetic post {index}",
-            subtitle=f"By Ana Silva and Bo Chen, part {index}",
-            authors=["Ana Silva", "Bo Chen"],
-            account="Netflix Technology Blog",
-            published="2024-05-01T12:00:00Z",
-            published_precision="exact",
-            read_minutes=index % 30,
-            image_id=f"1*{index:022d}.png",
-            image_url=f"https://miro.medium.com/v2/resize:fit:1400/1*{index:022d}.png",
-            member_only=index % 5 == 0,
-            source="graphql",
-            seen_at=seen_at,
-        )
-        for index in range(count)
-    ]
+    return [synthetic_post(index, seen_at) for index in range(count)]
 
 
 def upsert_rate(archive: Archive, posts: list[Post]) -> float:

@@ -12,7 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from archive_spider.items import Post
+from bench_archive import synthetic_post
+
 from archive_spider.shards import merge_shards
 from archive_spider.storage import Archive
 
@@ -27,24 +28,9 @@ def build_shard(path: Path, number: int, posts: range) -> None:
         crawl_id = archive.begin_crawl(
             source=f"https://medium.com/publication-{number}", started=SEEN, as_of=SEEN
         )
+        home = f"https://medium.com/publication-{number}"
         for index in posts:
-            post = Post(
-                id=f"{index:012x}",
-                url=f"https://medium.com/publication-{number}/post-{index}-{index:012x}",
-                title=f"Synthetic post {index}",
-                subtitle=f"By Ana Silva and Bo Chen, part {index}",
-                authors=["Ana Silva", "Bo Chen"],
-                account="Synthetic Blog",
-                published="2024-05-01T12:00:00Z",
-                published_precision="exact",
-                read_minutes=index % 30,
-                image_id=f"1*{index:022d}.png",
-                image_url=f"https://miro.medium.com/v2/resize:fit:1400/1*{index:022d}.png",
-                member_only=index % 5 == 0,
-                publication=publication,
-                source="graphql",
-                seen_at=SEEN,
-            )
+            post = synthetic_post(index, SEEN, home, publication)
             archive.save(post, None, [], crawl_id)
         archive.update_crawl(
             crawl_id, status="ok", finished=FINISHED, publication=publication, posts_new=len(posts)
