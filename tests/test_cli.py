@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from helpers import CAPTURE, FIXTURES, dump, query, run_cli
@@ -17,6 +18,7 @@ from archive_spider.merge import merge
 from archive_spider.snapshot import CAPTURE_AS_OF
 from archive_spider.sources.capture import parse_capture
 
+ROOT = Path(__file__).resolve().parent.parent
 TITLE_LAUNCH = "Title Launch Observability at Netflix Scale"
 
 
@@ -289,6 +291,20 @@ def test_a_second_crawl_on_a_locked_archive_exits_at_once(tmp_path):
     assert result.returncode == 5
     assert "being written by another crawl" in one_line_error(result)
     assert not db.exists()
+
+
+def test_scrapy_crawl_takes_the_lock_too(tmp_path):
+    """A Scrapyd job (scrapy crawl) is a single writer as well: it stores nothing then."""
+    db = tmp_path / "job.db"
+    command = [sys.executable, "-m", "scrapy", "crawl", "collection", "-a", f"source={CAPTURE}"]
+    command += ["-a", f"db={db}", "-a", f"as_of={CAPTURE_AS_OF}"]
+    with hold_lock(db):
+        job = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert "is being written by another crawl" in job.stderr
+    assert "'archive/errors/locked': 1" in job.stderr
+    assert not db.exists()
+    job = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert query(db, "SELECT count(*), status FROM posts, crawls") == [(269, "ok")]
 
 
 def test_a_lock_left_by_a_killed_crawl_is_taken_over(tmp_path):
