@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 TRACKING_PARAMS = ("source", "sk", "gi")
 MEDIUM_HOSTS = ("medium.com", "miro.medium.com")
-MEDIUM_SLOT = "medium.com"
+MEDIUM_SLOT = "medium.com"  # configured in settings.DOWNLOAD_SLOTS
 CHALLENGE_STATUSES = (403, 429, 503)
 CHALLENGE_MARKERS = (b"Just a moment...", b"Attention Required! | Cloudflare", b"cf-chl", b"cf_chl")
 

@@ -26,8 +26,10 @@ USER_AGENT = (
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 DOWNLOAD_DELAY = 1.0
-# No random variation: the delay is a budget, and ±50% would let bursts run at twice the rate.
-DOWNLOAD_DELAY_JITTER = 0.0
+# The Medium slot (MEDIUM_SLOT in middlewares.py) waits exactly DOWNLOAD_DELAY: the delay is
+# a budget, and Scrapy's ±50% would let bursts run at twice the rate. "jitter" is the key of
+# Scrapy 2.19+, "randomize_delay" the key older releases read.
+DOWNLOAD_SLOTS = {"medium.com": {"jitter": 0.0, "randomize_delay": False}}
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0

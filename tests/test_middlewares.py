@@ -6,12 +6,16 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 import pytest
+from scrapy.core.downloader import Downloader
 from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
 
+from archive_spider import settings as project_settings
 from archive_spider.middlewares import (
+    MEDIUM_SLOT,
     ChallengeMiddleware,
+    MediumSlotMiddleware,
     OffsiteGuardMiddleware,
     TrackingParamsMiddleware,
     is_challenge,
@@ -101,3 +105,18 @@ def test_retry_after_in_seconds_or_as_a_date():
     assert retry_after(b"soon") is None
     later = datetime.now(timezone.utc) + timedelta(seconds=30)
     assert 25 <= retry_after(format_datetime(later, usegmt=True).encode()) <= 31
+
+
+def test_every_web_request_shares_the_medium_slot_without_jitter():
+    """Thirty custom domains must not get thirty slots, nor bursts at twice the budget."""
+    middleware = MediumSlotMiddleware()
+    slots = set()
+    for url in ("https://netflixtechblog.com/", "https://medium.com/_/graphql", "http://a.test/"):
+        request = Request(url)
+        assert middleware.process_request(request) is None
+        slots.add(request.meta["download_slot"])
+    assert slots == {MEDIUM_SLOT}
+    slots_settings = {"DOWNLOAD_SLOTS": project_settings.DOWNLOAD_SLOTS, "DOWNLOAD_DELAY": 0.5}
+    crawler = get_crawler(settings_dict=slots_settings)
+    _, slot = Downloader(crawler)._get_slot(request)
+    assert {slot.download_delay() for _ in range(100)} == {0.5}
