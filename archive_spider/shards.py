@@ -221,7 +221,7 @@ def _merge_shard(archive: Archive, path: Path, uid: str, now: str) -> ShardResul
 
 
 def _fold(archive: Archive, path: Path, result: ShardResult) -> None:
-    """Copy the shard's runs, then merge its posts and publications (uncommitted)."""
+    """Copy the shard's runs, then merge its publications and posts (uncommitted)."""
     with ShardReader(path) as shard:
         latest = _copy_runs(archive, shard, result)
         skip = {publication for publication, run in latest.items() if run.status not in GOOD_RUNS}
@@ -229,9 +229,7 @@ def _fold(archive: Archive, path: Path, result: ShardResult) -> None:
             Skipped(latest[publication].url, result.shard, latest[publication].status)
             for publication in skip
         )
-        crawl_ids = {publication: run.archive_id for publication, run in latest.items()}
-        _merge_posts(archive, shard.posts(), skip, crawl_ids, result)
-        for row in shard.publications():
+        for row in shard.publications():  # before their posts, which refer to them
             if row["id"] not in skip:
                 archive.save_publication(
                     id=row["id"],
@@ -242,6 +240,8 @@ def _fold(archive: Archive, path: Path, result: ShardResult) -> None:
                     seen=row["last_seen"],
                     first_seen=row["first_seen"],
                 )
+        crawl_ids = {publication: run.archive_id for publication, run in latest.items()}
+        _merge_posts(archive, shard.posts(), skip, crawl_ids, result)
 
 
 @dataclass(frozen=True)

@@ -200,7 +200,8 @@ def _v4_publications(db: sqlite_utils.Database) -> None:
         not_null={"url"},
     )
     db["publications"].create_index(["url"])
-    db["posts"].add_column("publication", str)
+    # A foreign key: Datasette then shows and facets a post's publication by its name.
+    db.execute("ALTER TABLE posts ADD COLUMN publication TEXT REFERENCES publications(id)")
     db["posts"].add_column("shard", str)
     db["posts"].create_index(["publication"])
     # Every archive gets its own identity: a merge knows a shard by it, not by a file name

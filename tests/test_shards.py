@@ -333,10 +333,16 @@ def test_posts_of_no_publication_follow_the_latest_run_of_no_publication(tmp_pat
 def test_posts_without_any_run_are_merged(tmp_path):
     shard = tmp_path / "bare.db"
     with Archive(shard) as archive:
-        archive.save(netflix_post(1), None, [], None)
+        archive.save(netflix_post(1, publication=None), None, [], None)
         archive.commit()
     report = merge_shards([shard], tmp_path / "archive.db", now=NOW)
     assert (report.exit_code, report.total("posts_new")) == (EXIT_OK, 1)
+
+
+def test_a_post_cannot_name_a_publication_the_archive_lacks(tmp_path):
+    """posts.publication is a foreign key: Datasette shows it by the publication's name."""
+    with Archive(tmp_path / "strict.db") as archive, pytest.raises(sqlite3.IntegrityError):
+        archive.save(netflix_post(1), None, [], None)
 
 
 KILLED_CRAWL = textwrap.dedent(
@@ -347,6 +353,8 @@ KILLED_CRAWL = textwrap.dedent(
     archive = Archive(sys.argv[1])
     crawl_id = archive.begin_crawl(source=sys.argv[2], started=sys.argv[3], as_of=None)
     archive.update_crawl(crawl_id, publication=sys.argv[4])
+    archive.save_publication(id=sys.argv[4], url=sys.argv[2], name=None, slug=None,
+                             domain=None, seen=sys.argv[3])
     post = Post(id="00000000000a", url="https://netflixtechblog.com/p-00000000000a",
                 title="Committed before the kill", publication=sys.argv[4], seen_at=sys.argv[3])
     archive.save(post, None, [], crawl_id)

@@ -4,8 +4,7 @@
   (`plugins.archive-spider.archive_database`) to every open database that is an archive,
   whatever its file is called: Datasette keys table metadata by database name.
 - `render_cell` links a post's `title` to its `url` (http/https only) with the thumbnail of
-  its `image_id`, and shows a post's `publication` by name, linked to its row; everything
-  is escaped.
+  its `image_id`; everything is escaped.
 - `extra_body_script` folds the column descriptions above a table.
 - `asgi_wrapper` keeps CSV cells that start like a formula from running in a spreadsheet.
 """
@@ -93,21 +92,6 @@ def _get(row, column: str, default: object = None) -> object:
         return default
 
 
-def _publication_link(datasette, database: str, publication: str):
-    """A publication id shown as its name, linked to its row (an awaitable for Datasette)."""
-
-    async def link() -> Markup:
-        result = await datasette.get_database(database).execute(
-            "SELECT name FROM publications WHERE id = ?", [publication]
-        )
-        row = result.first()
-        name = row["name"] if row and row["name"] else publication
-        url = datasette.urls.row(database, "publications", publication)
-        return Markup('<a href="{}">{}</a>').format(url, name)
-
-    return link
-
-
 def _thumbnail(image_id: object) -> Markup | None:
     if isinstance(image_id, str) and _IMAGE_ID.fullmatch(image_id):
         return Markup(
@@ -122,8 +106,6 @@ def render_cell(row, value, column, table, database, datasette):
     """A post's title links to it, with its thumbnail; without a title, image_id shows it."""
     if table not in _LINKED_TABLES or database not in _archive_names(datasette):
         return None
-    if column == "publication" and isinstance(value, str):
-        return _publication_link(datasette, database, value)
     if column == "image_id" and _get(row, "title", _MISSING) is _MISSING:
         return _thumbnail(value)
     if column != "title" or not isinstance(value, str):

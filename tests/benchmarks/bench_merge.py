@@ -24,11 +24,17 @@ FINISHED = "2025-11-06T01:00:00Z"
 def build_shard(path: Path, number: int, posts: range) -> None:
     """A shard of one publication: one finished run and its posts."""
     publication = f"{number:012x}"
+    home = f"https://medium.com/publication-{number}"
     with Archive(path) as archive:
-        crawl_id = archive.begin_crawl(
-            source=f"https://medium.com/publication-{number}", started=SEEN, as_of=SEEN
+        crawl_id = archive.begin_crawl(source=home, started=SEEN, as_of=SEEN)
+        archive.save_publication(
+            id=publication,
+            url=home,
+            name=f"Publication {number}",
+            slug=None,
+            domain=None,
+            seen=SEEN,
         )
-        home = f"https://medium.com/publication-{number}"
         for index in posts:
             post = synthetic_post(index, SEEN, home, publication)
             archive.save(post, None, [], crawl_id)
