@@ -3,7 +3,9 @@
 A list is a CSV file with a header row and the columns `url` (required), `name` and `part`
 (both optional). A long list is spread over N machines with `--part i/N`: each publication
 goes to the part given in its `part` column, or else to one chosen by a hash of its URL.
-Changing N moves hashed publications between parts; a `part` value pins a publication.
+The hash is rendezvous hashing: going from N to N + 1 parts moves only the publications the
+new part takes (about 1 in N + 1), never one between old parts. A `part` value pins a
+publication whatever N is.
 """
 
 from __future__ import annotations
@@ -102,8 +104,9 @@ def parse_part(text: str) -> tuple[int, int]:
 
 
 def part_of(listed: Listed, parts: int) -> int:
-    """The 1-based part of `parts` that `listed` belongs to: its `part` if set, else one
-    chosen by a SHA-256 hash of its normalized URL, the same in every process.
+    """The 1-based part of `parts` that `listed` belongs to: its `part` if set, else the part
+    whose SHA-256 hash with the normalized URL is highest (rendezvous hashing), the same in
+    every process.
 
     Raises ValueError if its `part` is above `parts`.
     """
@@ -116,8 +119,13 @@ def part_of(listed: Listed, parts: int) -> int:
                 f"but there are only {parts} parts"
             )
         return listed.part
-    digest = hashlib.sha256(normalize_publication_url(listed.url).encode()).digest()
-    return int.from_bytes(digest[:8], "big") % parts + 1
+    url = normalize_publication_url(listed.url)
+    return max(range(1, parts + 1), key=lambda part: _weight(url, part))
+
+
+def _weight(url: str, part: int) -> int:
+    digest = hashlib.sha256(f"{part} {url}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
 
 
 def select_part(listed: list[Listed], part: int, parts: int) -> list[Listed]:

@@ -24,7 +24,7 @@ from archive_spider.publications import (
 )
 
 THIRTY = [Listed(f"https://medium.com/publication-{n:02d}") for n in range(30)]
-PINNED_PARTS_OF_3 = [1, 3, 2, 3, 1, 1, 2, 1, 2, 1]
+PINNED_PARTS_OF_3 = [3, 1, 2, 2, 2, 3, 2, 1, 3, 3]
 
 
 def write_list(tmp_path, text: str, encoding: str = "utf-8"):
@@ -243,6 +243,16 @@ def test_parts_are_roughly_balanced():
     sizes = Counter(part_of(p, 3) for p in THIRTY)
     assert set(sizes) == {1, 2, 3}
     assert min(sizes.values()) >= 5
+
+
+def test_a_new_part_takes_publications_only_from_the_others():
+    """Rendezvous hashing: from N to N + 1 parts, a publication stays or moves to N + 1."""
+    for parts in (1, 2, 3, 4):
+        before = [part_of(p, parts) for p in THIRTY]
+        after = [part_of(p, parts + 1) for p in THIRTY]
+        moved = [(b, a) for b, a in zip(before, after, strict=True) if b != a]
+        assert all(a == parts + 1 for _, a in moved)
+        assert 0 < len(moved) <= len(THIRTY) // 2
 
 
 def test_explicit_part_wins():
