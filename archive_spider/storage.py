@@ -57,7 +57,15 @@ ON CONFLICT(id) DO UPDATE SET url = excluded.url,
   last_seen = max(last_seen, excluded.last_seen)
 """
 _CRAWL_COUNTS = ("pages", "renderings", "posts_new", "posts_updated", "errors")
-_CRAWL_COLUMNS = {"finished", "status", "error", "publication", "walk_complete", *_CRAWL_COUNTS}
+_CRAWL_COLUMNS = {
+    "finished",
+    "status",
+    "error",
+    "publication",
+    "walk_complete",
+    "crosscheck_complete",
+    *_CRAWL_COUNTS,
+}
 ABANDONED = "the run ended without finishing (killed or crashed)"
 # Columns of a run row that say where a copied row came from, not what the run did.
 _RUN_PROVENANCE = {"id", "shard", "shard_uid", "shard_crawl_id"}
@@ -210,6 +218,8 @@ def _v4_publications(db: sqlite_utils.Database) -> None:
     db["archive_identity"].insert(
         {"uid": uuid.uuid4().hex, "created": format_instant(datetime.now(timezone.utc))}
     )
+    # Whether a run read every sitemap it had to: a later run re-reads the ones it missed.
+    db["crawls"].add_column("crosscheck_complete", int, not_null_default=0)
     db["crawls"].add_column("part", str)
     db["crawls"].add_column("shard", str)
     db["crawls"].add_column("shard_uid", str)
@@ -539,12 +549,17 @@ class Archive:
 
     def walk_completed(self, publication: str) -> bool:
         """True once some run has walked the publication's whole listing."""
-        return self.last_walk_started(publication) is not None
-
-    def last_walk_started(self, publication: str) -> datetime | None:
-        """When the latest run that walked the publication's whole listing started."""
         row = self.conn.execute(
-            "SELECT max(started) FROM crawls WHERE publication = ? AND walk_complete = 1",
+            "SELECT 1 FROM crawls WHERE publication = ? AND walk_complete = 1 LIMIT 1",
+            (publication,),
+        ).fetchone()
+        return row is not None
+
+    def last_crosscheck_started(self, publication: str) -> datetime | None:
+        """When the latest run that read every sitemap it had to read started: what was
+        published before it is cross-checked."""
+        row = self.conn.execute(
+            "SELECT max(started) FROM crawls WHERE publication = ? AND crosscheck_complete = 1",
             (publication,),
         ).fetchone()
         return isoparse(row[0]) if row[0] else None

@@ -155,3 +155,28 @@ def test_full_walks_everything_again(make_medium_site, tmp_path):
     listing = [r for r in site.requests if r[2] == "PublicationContentDataQuery"]
     assert len(listing) == 3
     assert any(r[1] == "/feed" for r in site.requests)
+
+
+def test_a_sitemap_that_failed_is_read_again_by_the_next_run(make_medium_site, tmp_path):
+    """A post only a day sitemap names, whose sitemap failed: the next incremental run,
+    though the listing walk was complete, reads that day again and fetches the post."""
+    site = make_medium_site(posts=60)
+    hidden = site.posts[40]  # too old for the homepage or the RSS feed
+    site.faults.unlisted = {hidden.id}
+    site.faults.broken_paths = {site.day_sitemap_path(hidden)}
+    db = tmp_path / "pending.db"
+    first = crawl(site, db)
+    assert first.returncode == 4, first.stderr  # partial: one sitemap failed
+    assert hidden.id not in stored_posts(db)
+    assert query(db, "SELECT walk_complete, crosscheck_complete FROM crawls") == [(1, 0)]
+
+    site.faults.broken_paths = set()
+    site.reset_log()
+    second = crawl(site, db)
+    assert second.returncode == 0, second.stderr
+    assert stored_posts(db) == expected_posts(site)
+    assert ("GET", site.day_sitemap_path(hidden)) in {(r[0], r[1]) for r in site.requests}
+    # Once a run has read every sitemap, the next one reads only newer days again.
+    site.reset_log()
+    assert crawl(site, db).returncode == 0
+    assert site.day_sitemap_path(hidden) not in {r[1] for r in site.requests}

@@ -381,7 +381,7 @@ class CollectionSpider(scrapy.Spider):
         since = (
             None
             if (self.full or walk.walk_needed)
-            else self.archive.last_walk_started(walk.publication.id)
+            else self.archive.last_crosscheck_started(walk.publication.id)
         )
         for child in sitemap.children:
             if since is None or child.lastmod is None or isoparse(child.lastmod) > since:

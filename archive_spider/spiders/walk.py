@@ -66,6 +66,7 @@ class Walk:
             "errors": value("log_count/ERROR", 0),
             "publication": self.publication.id if self.publication else None,
             "walk_complete": value("archive/walk_complete", 0),
+            "crosscheck_complete": value("archive/crosscheck_complete", 0),
         }
 
 

@@ -279,6 +279,7 @@ class Faults:
     unlisted         post ids both listing operations leave out (sitemaps and RSS still name
                      them, and PostByIdQuery answers them), as when Medium's listing misses
                      posts
+    broken_paths     paths (without query) that always answer 500, e.g. one day sitemap
     """
 
     rate: float = 0.0
@@ -292,6 +293,7 @@ class Faults:
     slow: float = 0.0
     gone: bool = False
     unlisted: set[str] = field(default_factory=set)
+    broken_paths: set[str] = field(default_factory=set)
 
 
 class LoggedRequest(NamedTuple):
@@ -549,6 +551,8 @@ class MediumSite:
             reply = _html(503, _page("Service Unavailable", "<h1>503 Service Unavailable</h1>"))
         elif fault == "429":
             reply = _html(429, _page("Too Many Requests", "<h1>429</h1>"), ("Retry-After", "1"))
+        elif urlsplit(path).path in faults.broken_paths:
+            reply = _html(500, _page("Internal Server Error", "<h1>500</h1>"))
         else:
             reply = self._route(method, path, body, host, answer_operation or self.answer_operation)
         delay = 0.0 if exempt else faults.slow
@@ -1105,7 +1109,7 @@ class MediumSite:
     def _sitemap_index(self, origin: str) -> str:
         children = [
             (
-                f"{origin}/sitemap/posts/{day[:4]}/posts-{day}.xml",
+                origin + _day_path(day),
                 _iso(max(p.latest_published_at for p in posts)),
             )
             for day, posts in self._catalog.days.items()
@@ -1120,6 +1124,10 @@ class MediumSite:
             '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
             f"{entries}</sitemapindex>\n"
         )
+
+    def day_sitemap_path(self, post: SyntheticPost) -> str:
+        """The path of the day sitemap that names `post`."""
+        return _day_path(_iso(post.first_published_at)[:10])
 
     def _day_sitemap(self, year: str, day: str) -> Reply:
         posts = self._catalog.days.get(day) if day.startswith(year) else None
@@ -1192,6 +1200,11 @@ def _fela_name(number: int) -> str:
         name = string.ascii_lowercase[digit] + name
         if not number:
             return name
+
+
+def _day_path(day: str) -> str:
+    """The path of the sitemap of a publishing day (YYYY-MM-DD)."""
+    return f"/sitemap/posts/{day[:4]}/posts-{day}.xml"
 
 
 def _cdata(text: str) -> str:
