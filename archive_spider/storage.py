@@ -63,7 +63,6 @@ _CRAWL_COLUMNS = {
     "error",
     "publication",
     "walk_complete",
-    "crosscheck_complete",
     *_CRAWL_COUNTS,
 }
 ABANDONED = "the run ended without finishing (killed or crashed)"
@@ -218,8 +217,11 @@ def _v4_publications(db: sqlite_utils.Database) -> None:
     db["archive_identity"].insert(
         {"uid": uuid.uuid4().hex, "created": format_instant(datetime.now(timezone.utc))}
     )
-    # Whether a run read every sitemap it had to: a later run re-reads the ones it missed.
-    db["crawls"].add_column("crosscheck_complete", int, not_null_default=0)
+    # What a cross-check could not read, read again by the next run (not only newer days).
+    db["crosscheck_pending"].create(
+        {"publication": str, "kind": str, "key": str, "failed_at": str},
+        pk=("publication", "kind", "key"),
+    )
     db["crawls"].add_column("part", str)
     db["crawls"].add_column("shard", str)
     db["crawls"].add_column("shard_uid", str)
@@ -555,14 +557,39 @@ class Archive:
         ).fetchone()
         return row is not None
 
-    def last_crosscheck_started(self, publication: str) -> datetime | None:
-        """When the latest run that read every sitemap it had to read started: what was
-        published before it is cross-checked."""
+    def last_walk_started(self, publication: str) -> datetime | None:
+        """When the latest run that walked the publication's whole listing and ended
+        (ok or partial) started: a killed run may not have read its sitemaps."""
         row = self.conn.execute(
-            "SELECT max(started) FROM crawls WHERE publication = ? AND crosscheck_complete = 1",
+            "SELECT max(started) FROM crawls WHERE publication = ? AND walk_complete = 1 "
+            "AND status IN ('ok', 'partial')",
             (publication,),
         ).fetchone()
         return isoparse(row[0]) if row[0] else None
+
+    def pending(self, publication: str, kind: str) -> set[str]:
+        """The sitemap paths (kind "sitemap") or post ids ("post") a cross-check missed."""
+        rows = self.conn.execute(
+            "SELECT key FROM crosscheck_pending WHERE publication = ? AND kind = ?",
+            (publication, kind),
+        )
+        return {key for (key,) in rows}
+
+    def add_pending(self, publication: str, kind: str, keys, failed_at: str) -> None:
+        """Remember what a cross-check could not read (in the current transaction)."""
+        self.begin()
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO crosscheck_pending VALUES (?, ?, ?, ?)",
+            [(publication, kind, key, failed_at) for key in keys],
+        )
+
+    def drop_pending(self, publication: str, kind: str, keys) -> None:
+        """Forget what a cross-check has now read (in the current transaction)."""
+        self.begin()
+        self.conn.executemany(
+            "DELETE FROM crosscheck_pending WHERE publication = ? AND kind = ? AND key = ?",
+            [(publication, kind, key) for key in keys],
+        )
 
     def crawls(self, limit: int = 10) -> list[dict]:
         rows = self.conn.execute("SELECT * FROM crawls ORDER BY id DESC LIMIT ?", (limit,))

@@ -168,7 +168,10 @@ def test_a_sitemap_that_failed_is_read_again_by_the_next_run(make_medium_site, t
     first = crawl(site, db)
     assert first.returncode == 4, first.stderr  # partial: one sitemap failed
     assert hidden.id not in stored_posts(db)
-    assert query(db, "SELECT walk_complete, crosscheck_complete FROM crawls") == [(1, 0)]
+    assert query(db, "SELECT walk_complete, status FROM crawls") == [(1, "partial")]
+    assert query(db, "SELECT kind, key FROM crosscheck_pending") == [
+        ("sitemap", site.day_sitemap_path(hidden))
+    ]
 
     site.faults.broken_paths = set()
     site.reset_log()
@@ -176,7 +179,8 @@ def test_a_sitemap_that_failed_is_read_again_by_the_next_run(make_medium_site, t
     assert second.returncode == 0, second.stderr
     assert stored_posts(db) == expected_posts(site)
     assert ("GET", site.day_sitemap_path(hidden)) in {(r[0], r[1]) for r in site.requests}
-    # Once a run has read every sitemap, the next one reads only newer days again.
+    assert query(db, "SELECT count(*) FROM crosscheck_pending") == [(0,)]
+    # Once read, the next run reads only newer days again.
     site.reset_log()
     assert crawl(site, db).returncode == 0
     assert site.day_sitemap_path(hidden) not in {r[1] for r in site.requests}

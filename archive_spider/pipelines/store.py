@@ -124,9 +124,6 @@ class StorePipeline:
         """Make a walk's run row final: its status, error and counts."""
         walk.finished = True
         outcome = judge(walk.stats, reason)
-        if outcome.status == "ok" and walk.sitemaps:
-            # Every sitemap it asked for was read: later runs may read only newer ones.
-            walk.set_value("archive/crosscheck_complete", 1)
         self.archive.update_crawl(
             walk.crawl_id,
             finished=format_instant(self.crawler.spider.clock()),

@@ -60,6 +60,12 @@ def source_url(source: str) -> str:
     return Path(source).resolve().as_uri()
 
 
+def sitemap_key(url: str) -> str:
+    """A sitemap's path (and query): what names it whatever host it was fetched from."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 def listed_walks(sources, publications, part, parts) -> list[Walk]:
     """The walks of a run: one per source, then one per publication of the list's part."""
     walks = [Walk(normalize_publication_url(s) if is_web_url(s) else s) for s in sources or ()]
@@ -230,6 +236,9 @@ class CollectionSpider(scrapy.Spider):
         if live:
             walk.origin = urljoin(response.url, "/")
             walk.walk_needed = self.full or not self.archive.walk_completed(publication.id)
+            # What earlier cross-checks could not read is read again, whatever its date.
+            walk.unread_sitemaps = self.archive.pending(publication.id, "sitemap")
+            walk.missing |= self.archive.pending(publication.id, "post")
             yield self.listing_request(walk, graphql.PUBLICATION_POSTS, cursor="", number=1)
 
     @staticmethod
@@ -376,19 +385,21 @@ class CollectionSpider(scrapy.Spider):
         try:
             sitemap = parse_sitemap(response.body)
         except FeedError as error:
+            self.unread(walk, "sitemap", [sitemap_key(response.url)])
             self.log_error(walk, f"{response.url}: {error}")
             return
+        self.archive.drop_pending(walk.publication.id, "sitemap", [sitemap_key(response.url)])
         since = (
             None
             if (self.full or walk.walk_needed)
-            else self.archive.last_crosscheck_started(walk.publication.id)
+            else self.archive.last_walk_started(walk.publication.id)
         )
         for child in sitemap.children:
-            if since is None or child.lastmod is None or isoparse(child.lastmod) > since:
-                url = self.local(walk, child.url)
-                if url not in walk.sitemaps:
-                    walk.sitemaps.add(url)
-                    yield self.request(walk, url, self.parse_sitemap)
+            url = self.local(walk, child.url)
+            due = since is None or child.lastmod is None or isoparse(child.lastmod) > since
+            if (due or sitemap_key(url) in walk.unread_sitemaps) and url not in walk.sitemaps:
+                walk.sitemaps.add(url)
+                yield self.request(walk, url, self.parse_sitemap)
         self.note_missing(walk, (entry.post_id for entry in sitemap.posts))
 
     @walk_step
@@ -420,28 +431,30 @@ class CollectionSpider(scrapy.Spider):
                     graphql.posts_by_id_body(batch),
                     graphql.POST_BY_ID,
                     callback=self.parse_posts,
+                    cb_kwargs={"ids": batch},
                 )
             )
 
     @walk_step
-    def parse_posts(self, response, walk):
+    def parse_posts(self, response, walk, ids):
         payload = self.decode_json(response)
         if payload is None:
-            yield from self.retry(response, walk, "invalid JSON")
+            yield from self.retry(response, walk, "invalid JSON", unread=("post", ids))
             return
         try:
             batch = graphql.parse_posts_by_id(payload, seen_at=self.seen_at)
         except graphql.SchemaDrift as error:
+            self.unread(walk, "post", ids)
             self.fail(walk, "schema_drift", str(error))
         self.count_rejected(batch.rejected)
+        self.archive.drop_pending(walk.publication.id, "post", ids)
         yield from self.stamped(walk, batch.posts)
         yield Page(f"{response.url}#by-id", "by_id", 1, len(batch.posts), walk=walk)
 
     @staticmethod
     def local(walk, url: str) -> str:
         """A sitemap child on the publication's domain, fetched from the host we reached."""
-        parts = urlsplit(url)
-        return urljoin(walk.origin, parts.path + (f"?{parts.query}" if parts.query else ""))
+        return urljoin(walk.origin, sitemap_key(url))
 
     # Helpers --------------------------------------------------------------------------------
 
@@ -453,15 +466,22 @@ class CollectionSpider(scrapy.Spider):
         except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
             return None
 
-    def retry(self, response, walk, reason: str):
-        """Ask again for a response that arrived broken (counted like Scrapy's retries)."""
+    def retry(self, response, walk, reason: str, unread=None):
+        """Ask again for a response that arrived broken (counted like Scrapy's retries);
+        once retries are spent, remember `unread` (kind, keys) for the next run."""
         request = get_retry_request(response.request, spider=self, reason=reason)
         if request is None:
             walk.inc_value("archive/failed_requests")
             walk.set_value("archive/last_failure", f"{response.url}: {reason}")
+            if unread is not None:
+                self.unread(walk, *unread)
             return
         walk.pending += 1
         yield request
+
+    def unread(self, walk, kind: str, keys) -> None:
+        """A cross-check could not read these: the next run reads them again."""
+        self.archive.add_pending(walk.publication.id, kind, keys, format_instant(self.clock()))
 
     def count_rejected(self, reasons: list[str]) -> None:
         stats = self.crawler.stats
@@ -491,6 +511,10 @@ class CollectionSpider(scrapy.Spider):
             walk.stopped = True
             return
         reason = self.reason(failure)
+        if request.callback == self.parse_sitemap:
+            self.unread(walk, "sitemap", [sitemap_key(request.url)])
+        elif request.callback == self.parse_posts:
+            self.unread(walk, "post", request.cb_kwargs["ids"])
         for stats in (self.crawler.stats, walk):
             stats.set_value("archive/last_failure", f"{request.url}: {reason}")
             stats.inc_value("archive/failed_requests")

@@ -34,6 +34,8 @@ class Walk:
     cursors: dict[str, set[str]] = field(default_factory=dict)
     stale_pages: int = 0
     sitemaps: set[str] = field(default_factory=set)
+    # Sitemap paths an earlier run failed to read: read again whatever their date.
+    unread_sitemaps: set[str] = field(default_factory=set)
     missing: set[str] = field(default_factory=set)
     pending: int = 0
     stopped: bool = False
@@ -66,7 +68,6 @@ class Walk:
             "errors": value("log_count/ERROR", 0),
             "publication": self.publication.id if self.publication else None,
             "walk_complete": value("archive/walk_complete", 0),
-            "crosscheck_complete": value("archive/crosscheck_complete", 0),
         }
 
 
