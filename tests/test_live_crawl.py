@@ -184,3 +184,23 @@ def test_a_sitemap_that_failed_is_read_again_by_the_next_run(make_medium_site, t
     site.reset_log()
     assert crawl(site, db).returncode == 0
     assert site.day_sitemap_path(hidden) not in {r[1] for r in site.requests}
+
+
+def test_posts_a_fetch_by_id_missed_are_fetched_by_the_next_run(make_medium_site, tmp_path):
+    site = make_medium_site(posts=60)
+    hidden = site.posts[40]
+    site.faults.unlisted = {hidden.id}
+    site.faults.broken_operations = {"PostByIdQuery"}
+    db = tmp_path / "pending-post.db"
+    first = crawl(site, db)
+    assert first.returncode == 4, first.stderr
+    assert query(db, "SELECT kind, key FROM crosscheck_pending") == [("post", hidden.id)]
+
+    # Its day sitemap was read: only the pending row brings the post back.
+    site.faults.broken_operations = set()
+    site.reset_log()
+    second = crawl(site, db)
+    assert second.returncode == 0, second.stderr
+    assert stored_posts(db) == expected_posts(site)
+    assert site.day_sitemap_path(hidden) not in {r[1] for r in site.requests}
+    assert query(db, "SELECT count(*) FROM crosscheck_pending") == [(0,)]

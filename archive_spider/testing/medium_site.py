@@ -280,6 +280,7 @@ class Faults:
                      them, and PostByIdQuery answers them), as when Medium's listing misses
                      posts
     broken_paths     paths (without query) that always answer 500, e.g. one day sitemap
+    broken_operations GraphQL operations (operationName) whose requests answer 500
     """
 
     rate: float = 0.0
@@ -294,6 +295,7 @@ class Faults:
     gone: bool = False
     unlisted: set[str] = field(default_factory=set)
     broken_paths: set[str] = field(default_factory=set)
+    broken_operations: set[str] = field(default_factory=set)
 
 
 class LoggedRequest(NamedTuple):
@@ -542,6 +544,7 @@ class MediumSite:
         `host` is the request's Host header. `answer_operation` answers each GraphQL
         operation instead of `self.answer_operation` (a fleet answers for all its sites)."""
         faults = self.faults
+        operation = operation_name(body) if method == "POST" else None
         exempt = urlsplit(path).path == "/robots.txt" and not faults.robots
         mode = None if exempt else self._mode_reply(faults)
         fault = None if exempt or mode else self._draw_fault(faults)
@@ -551,7 +554,7 @@ class MediumSite:
             reply = _html(503, _page("Service Unavailable", "<h1>503 Service Unavailable</h1>"))
         elif fault == "429":
             reply = _html(429, _page("Too Many Requests", "<h1>429</h1>"), ("Retry-After", "1"))
-        elif urlsplit(path).path in faults.broken_paths:
+        elif urlsplit(path).path in faults.broken_paths or operation in faults.broken_operations:
             reply = _html(500, _page("Internal Server Error", "<h1>500</h1>"))
         else:
             reply = self._route(method, path, body, host, answer_operation or self.answer_operation)
@@ -559,7 +562,6 @@ class MediumSite:
         if fault == "timeout":
             delay += faults.timeout_seconds
         plan = Plan(reply, fault, delay)
-        operation = operation_name(body) if method == "POST" else None
         with self._lock:
             self._log.append(LoggedRequest(method, path, operation, plan.status, time.monotonic()))
         return plan
