@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import sys
 import time
 from contextlib import closing
 from pathlib import Path
 
-from helpers import POST_FIELDS, expected_posts
+from helpers import POST_FIELDS, cli_command, expected_posts
 
 from archive_spider.testing.medium_site import FAULT_KINDS, MediumSite
 
@@ -53,7 +52,7 @@ def crawl_command(site: MediumSite, db: Path, *, retry_times: int, page_size: in
         "RETRY_TIMES": retry_times,
         "ARCHIVE_PAGE_SIZE": page_size,
     }
-    command = [sys.executable, "-m", "archive_spider", "crawl", site.url, "--db", str(db)]
+    command = cli_command("crawl", site.url, "--db", str(db))
     command += ["--as-of", site.now.isoformat(), "--quiet"]
     for name, value in settings.items():
         command += ["-s", f"{name}={value}"]

@@ -12,15 +12,44 @@ FIXTURES = Path(__file__).parent / "fixtures"
 CAPTURE = FIXTURES / "netflixtechblog-home.md"
 
 
+def cli_command(*args: str) -> list[str]:
+    """The command line of `archive-spider ARGS` with this interpreter."""
+    return [sys.executable, "-m", "archive_spider", *args]
+
+
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run `archive-spider ARGS` in a fresh process, as a user or cron would."""
     return subprocess.run(
-        [sys.executable, "-m", "archive_spider", *args],
+        cli_command(*args),
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
+
+
+def start_cli(*args: str) -> subprocess.Popen:
+    """Start `archive-spider ARGS` in the background; its stderr is kept for a failure."""
+    return subprocess.Popen(
+        cli_command(*args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+
+
+def local_crawl_args(site, db: Path, page_size: int) -> list[str]:
+    """`crawl` of a local site as of its own clock, fast, `page_size` posts a listing page."""
+    return [
+        "crawl",
+        site.url,
+        "--db",
+        str(db),
+        "--as-of",
+        site.now.isoformat(),
+        *("-s", "DOWNLOAD_DELAY=0"),
+        *("-s", "AUTOTHROTTLE_ENABLED=0"),
+        *("-s", "ARCHIVE_RETRY_BACKOFF_BASE=0.01"),
+        *("-s", f"ARCHIVE_PAGE_SIZE={page_size}"),
+        "--quiet",
+    ]
 
 
 def query(db: Path, sql: str, *params) -> list[tuple]:

@@ -13,7 +13,6 @@ import asyncio
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -23,7 +22,15 @@ from pathlib import Path
 
 import pytest
 from datasette.app import Datasette
-from helpers import expected_posts, query, run_cli, stored_posts
+from helpers import (
+    cli_command,
+    expected_posts,
+    local_crawl_args,
+    query,
+    run_cli,
+    start_cli,
+    stored_posts,
+)
 from markupsafe import escape
 
 from archive_spider.testing.medium_site import MediumSite
@@ -37,35 +44,9 @@ READERS = 3  # reads in flight at once
 # (100 pages) lasts at least 30 s unless the reads are done sooner.
 HOLD = 0.3
 DEADLINE = 120  # seconds the crawl and the reads may last in all
-SETTINGS = (
-    "-s",
-    "DOWNLOAD_DELAY=0",
-    "-s",
-    "AUTOTHROTTLE_ENABLED=0",
-    "-s",
-    "ARCHIVE_RETRY_BACKOFF_BASE=0.01",
-    "-s",
-    f"ARCHIVE_PAGE_SIZE={PAGE_SIZE}",
-)
 # What a reader may see: whole pages only. The homepage commits the 10 newest posts, then
 # each listing page 20 more (its first repeats the homepage's 10).
 COMMITTED_COUNTS = {HOMEPAGE_CARDS} | {PAGE_SIZE * n for n in range(1, POSTS // PAGE_SIZE + 1)}
-
-
-def crawl_command(site: MediumSite, db: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "archive_spider",
-        "crawl",
-        site.url,
-        "--db",
-        str(db),
-        "--as-of",
-        site.now.isoformat(),
-        *SETTINGS,
-        "--quiet",
-    ]
 
 
 def committed_pages(db: Path) -> int:
@@ -166,9 +147,7 @@ def test_datasette_reads_while_a_crawl_writes(make_medium_site, tmp_path):
         f"/{name}/posts.json?_size=50&_search=post",
     ]
     started = time.monotonic()
-    crawler = subprocess.Popen(
-        crawl_command(site, db), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+    crawler = start_cli(*local_crawl_args(site, db, PAGE_SIZE))
     try:
         # Datasette opens the database once the crawl has created it and committed a page.
         deadline = time.monotonic() + DEADLINE
@@ -227,11 +206,11 @@ def wait_until_up(url: str, server: subprocess.Popen, seconds: float = 30) -> No
 def test_serve_shows_the_archive_in_datasette(make_medium_site, tmp_path):
     site = make_medium_site(posts=30)
     db = tmp_path / "served.db"
-    crawled = run_cli(*crawl_command(site, db)[3:])
+    crawled = run_cli(*local_crawl_args(site, db, PAGE_SIZE))
     assert crawled.returncode == 0, crawled.stderr
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "archive_spider", "serve", "--db", str(db), "--port", str(port)],
+        cli_command("serve", "--db", str(db), "--port", str(port)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

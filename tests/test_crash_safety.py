@@ -25,7 +25,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from contextlib import closing
 from datetime import timedelta
@@ -33,7 +32,7 @@ from pathlib import Path
 
 import pytest
 from dateutil.parser import isoparse
-from helpers import POST_FIELDS, expected_posts, query, run_cli
+from helpers import POST_FIELDS, expected_posts, local_crawl_args, query, run_cli, start_cli
 
 from archive_spider.storage import ABANDONED
 from archive_spider.testing.medium_site import MediumSite
@@ -43,16 +42,6 @@ PAGE_SIZE = 20
 HOMEPAGE_CARDS = 10  # the homepage shows the 10 newest posts; it is the first page stored
 PAGES = 1 + POSTS // PAGE_SIZE  # the homepage, then the listing
 SLOW = 0.03  # seconds every answer of the site waits while the crawl to kill runs
-SETTINGS = (
-    "-s",
-    "DOWNLOAD_DELAY=0",
-    "-s",
-    "AUTOTHROTTLE_ENABLED=0",
-    "-s",
-    "ARCHIVE_RETRY_BACKOFF_BASE=0.01",
-    "-s",
-    f"ARCHIVE_PAGE_SIZE={PAGE_SIZE}",
-)
 # How far the date of a card may be from the post's exact time, by its precision.
 CARD_PRECISION = {
     "minute": timedelta(minutes=1),
@@ -82,32 +71,14 @@ KILL_POINTS = [
 ]
 
 
-def crawl_command(site: MediumSite, db: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "archive_spider",
-        "crawl",
-        site.url,
-        "--db",
-        str(db),
-        "--as-of",
-        site.now.isoformat(),
-        *SETTINGS,
-        "--quiet",
-    ]
-
-
 def start_crawl(site: MediumSite, db: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        crawl_command(site, db), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+    return start_cli(*local_crawl_args(site, db, PAGE_SIZE))
 
 
 def rerun(site: MediumSite, db: Path) -> subprocess.CompletedProcess:
     """The same crawl again, run to its end (the site no longer slowed down)."""
     site.faults.slow = 0
-    return run_cli(*crawl_command(site, db)[3:], timeout=DEADLINE)
+    return run_cli(*local_crawl_args(site, db, PAGE_SIZE), timeout=DEADLINE)
 
 
 def committed_pages(db: Path) -> int:
@@ -286,7 +257,7 @@ def test_the_lock_of_a_killed_crawl_does_not_block_the_next(make_medium_site, tm
         wait_until(lambda: committed_pages(db) >= 3, crawler, "page 3")
         site.faults.slow = 1.0  # keep the crawler busy (and alive) until it is killed
         # While the crawler lives, its lock is held: a second crawl is turned away at once.
-        refused = run_cli(*crawl_command(site, db)[3:], timeout=DEADLINE)
+        refused = run_cli(*local_crawl_args(site, db, PAGE_SIZE), timeout=DEADLINE)
         assert refused.returncode == 5, refused.stderr
         assert f"pid {crawler.pid}" in refused.stderr
         kill(crawler)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from datasette.app import Datasette
+from helpers import cli_command
 from parsel import Selector
 
 from archive_spider.datasette import METADATA
@@ -42,9 +43,7 @@ FORMULA = '=HYPERLINK("http://evil.example","click")'
 def real_db(tmp_path_factory) -> Path:
     """The bundled real capture (269 Netflix TechBlog posts), archived by the CLI."""
     db = tmp_path_factory.mktemp("real") / "x.db"
-    subprocess.run(
-        [sys.executable, "-m", "archive_spider", "crawl", "--db", str(db), "--quiet"], check=True
-    )
+    subprocess.run(cli_command("crawl", "--db", str(db), "--quiet"), check=True)
     return db
 
 

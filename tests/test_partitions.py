@@ -12,11 +12,10 @@ import re
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from helpers import FLEET_POST_FIELDS, expected_posts, query, run_cli, stored_posts
+from helpers import FLEET_POST_FIELDS, cli_command, expected_posts, query, run_cli, stored_posts
 
 from archive_spider.publications import read_publications, select_part
 from archive_spider.testing.medium_fleet import MediumFleet
@@ -50,7 +49,7 @@ def crawl_args(fleet, listed: Path, db: Path, *extra: str) -> list[str]:
 
 
 def start_part(fleet, listed: Path, db: Path, part: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "archive_spider", *crawl_args(fleet, listed, db)]
+    command = cli_command(*crawl_args(fleet, listed, db))
     return subprocess.Popen(
         [*command, "--part", f"{part}/{PARTS}", "--quiet"],
         stdout=subprocess.PIPE,

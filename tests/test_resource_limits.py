@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from helpers import cli_command
 
 MAXSIZE = 8 * 1024 * 1024
 LIMITED = (
@@ -193,9 +194,7 @@ def run_measured(*args: str, timeout: float = TIME_LIMIT) -> Measured:
     """`archive-spider ARGS` in a child process; its wall time and peak RSS (wait4)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
-        child = subprocess.Popen(
-            [sys.executable, "-m", "archive_spider", *args], stdout=out, stderr=err
-        )
+        child = subprocess.Popen(cli_command(*args), stdout=out, stderr=err)
         timed_out, peak_kb = False, 0
         while True:
             peak_kb = max(peak_kb, _high_water_kb(child.pid))
