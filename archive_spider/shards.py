@@ -166,8 +166,9 @@ def check_shards(shards: list[Path], into: Path) -> dict[str, Path]:
         if uid in by_uid:
             raise ShardError(f"shards {by_uid[uid]} and {path} are copies of one shard")
         by_uid[uid] = path
-    if _archive_uid(into) in by_uid:
-        raise ShardError(f"shard {by_uid[_archive_uid(into)]} is a copy of {into} itself")
+    own_uid = _archive_uid(into)
+    if own_uid in by_uid:
+        raise ShardError(f"shard {by_uid[own_uid]} is a copy of {into} itself")
     return by_uid
 
 

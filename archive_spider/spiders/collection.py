@@ -107,12 +107,11 @@ class CollectionSpider(scrapy.Spider):
         else:
             self.part, self.parts = 1, 1
         self.walks = listed_walks(sources, publications, self.part, self.parts)
-        self.sources = [walk.source for walk in self.walks]
         self.db = db
         self.started = self.clock()
         self.as_of = parse_reference(as_of) if as_of else self.started
         self.full = str(full).lower() in ("1", "true", "yes")
-        self.allowed_hosts = {urlsplit(source_url(s)).hostname for s in self.sources} - {None}
+        self.allowed_hosts = {urlsplit(source_url(w.source)).hostname for w in self.walks} - {None}
         self.closing = False
         self.walk_of: dict[str, Walk] = {}  # by publication id, once its homepage is read
 
