@@ -1,4 +1,5 @@
-"""The items every source yields: one `Post` per card rendering, one `Page` per page."""
+"""The items every source yields: one `Post` per card rendering, the `Publication`s a page
+names, and one `Page` per page."""
 
 from __future__ import annotations
 
@@ -42,6 +43,29 @@ class Post:
     def from_dict(cls, data: dict) -> Post:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class Publication:
+    """A publication (Medium `Collection`) as a page or answer names it.
+
+    `url` is where the archive crawls it from: the listed URL for a walked publication,
+    else its homepage.
+    """
+
+    id: str
+    slug: str | None
+    domain: str | None
+    name: str | None
+    url: str | None = None
+
+    @property
+    def home_url(self) -> str | None:
+        if self.url:
+            return self.url
+        if self.domain:
+            return f"https://{self.domain}/"
+        return f"https://medium.com/{self.slug}" if self.slug else None
 
 
 @dataclass

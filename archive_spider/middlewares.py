@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import CloseSpider, IgnoreRequest
@@ -14,14 +15,13 @@ from twisted.internet.task import deferLater
 from w3lib.url import url_query_cleaner
 
 from .outcome import record_fatal
+from .sources import challenge
 
 logger = logging.getLogger(__name__)
 
 TRACKING_PARAMS = ("source", "sk", "gi")
 MEDIUM_HOSTS = ("medium.com", "miro.medium.com")
 MEDIUM_SLOT = "medium.com"  # configured in settings.DOWNLOAD_SLOTS
-CHALLENGE_STATUSES = (403, 429, 503)
-CHALLENGE_MARKERS = (b"Just a moment...", b"Attention Required! | Cloudflare", b"cf-chl", b"cf_chl")
 
 
 class TrackingParamsMiddleware:
@@ -34,11 +34,21 @@ class TrackingParamsMiddleware:
         return None
 
 
+# Request meta of a publication's homepage: `medium.com/<slug>` may redirect to the root of
+# the publication's own domain (the spider then checks that the page is that publication's).
+MOVE_ALLOWED = "archive_move_allowed"
+
+
 class OffsiteGuardMiddleware:
-    """Refuse every request, redirects included, to a host other than the sources' and Medium's."""
+    """Refuse every request, redirects included, to a host other than the sources' and Medium's.
+
+    One redirect is let through: a publication's homepage at `<host>/<slug>` moving to the
+    root of another host, as `medium.com/<slug>` moves to the publication's own domain.
+    """
 
     def __init__(self, crawler):
         self.crawler = crawler
+        self.moved_to: set[str] = set()  # hosts a homepage moved to: their robots.txt is read
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -52,8 +62,13 @@ class OffsiteGuardMiddleware:
         parts = urlsplit(request.url)
         if parts.scheme == "file" or self.allowed(parts.hostname or ""):
             return None
-        self.crawler.stats.inc_value("archive/offsite_refused")
         origin = request.meta.get("redirect_urls", [None])[0]
+        if request.meta.get(MOVE_ALLOWED) and _moves_home(origin, parts):
+            self.moved_to.add(parts.hostname or "")
+            return None
+        if parts.path == "/robots.txt" and parts.hostname in self.moved_to:
+            return None
+        self.crawler.stats.inc_value("archive/offsite_refused")
         where = f" (redirected from {origin})" if origin else ""
         message = f"refused to leave the publication: {request.url}{where}"
         if origin:
@@ -62,6 +77,15 @@ class OffsiteGuardMiddleware:
         else:
             logger.warning(message)
         raise IgnoreRequest(message)
+
+
+def _moves_home(origin: str | None, target) -> bool:
+    """A redirect from a publication's homepage at `<host>/<slug>` to another host's root."""
+    if origin is None or len(origin) > 2048:
+        return False
+    source = urlsplit(origin)
+    slug = [segment for segment in source.path.split("/") if segment]
+    return len(slug) == 1 and target.path in ("", "/") and not target.query
 
 
 class MediumSlotMiddleware:
@@ -91,24 +115,27 @@ class ChallengeMiddleware:
     def process_response(self, request, response):
         if not is_challenge(response):
             return response
-        host = urlsplit(response.url).hostname
-        message = (
-            f"{host} answered {response.status} with a bot challenge (Cloudflare): the site "
-            "blocked the crawler. Nothing was stored from it. Try again later, from another "
-            "network, or with a browser-like download handler (scrapy-impersonate)."
-        )
+        parts = urlsplit(response.url)
+        if parts.scheme == "file":
+            message = (
+                f"{url2pathname(parts.path)} is a saved Cloudflare challenge page, not a Medium "
+                "page: nothing was stored from it. Save the page again from a browser."
+            )
+        else:
+            message = (
+                f"{parts.hostname} answered {response.status} with a bot challenge (Cloudflare): "
+                "the site blocked the crawler. Nothing was stored from it. Try again later, from "
+                "another network, or with a browser-like download handler (scrapy-impersonate)."
+            )
         record_fatal(self.crawler.stats, "blocked", message)
         logger.error(message)
         raise CloseSpider("blocked")
 
 
 def is_challenge(response) -> bool:
-    if response.headers.get(b"cf-mitigated"):
-        return True
-    if response.status not in CHALLENGE_STATUSES:
-        return False
-    head = response.body[:20000]
-    return any(marker in head for marker in CHALLENGE_MARKERS)
+    """A Cloudflare challenge, recognised by its content at any status (see `challenge`)."""
+    mitigated = bool(response.headers.get(b"cf-mitigated"))
+    return challenge.is_challenge(response.body, response.status, mitigated)
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

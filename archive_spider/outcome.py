@@ -28,6 +28,7 @@ FATAL_ERRORS = {
     "blocked": ("blocked", EXIT_BLOCKED),
     "layout_changed": ("failed", EXIT_FAILED),
     "schema_drift": ("failed", EXIT_FAILED),
+    "bad_publication": ("failed", EXIT_FAILED),
     "not_found": ("failed", EXIT_FAILED),
     "unreadable": ("failed", EXIT_FAILED),
     "offsite_redirect": ("failed", EXIT_FAILED),

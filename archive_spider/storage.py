@@ -51,8 +51,9 @@ _SELECT_POSTS = "SELECT {}, first_seen, last_seen FROM posts".format(", ".join(_
 _UPSERT_PUBLICATION = """
 INSERT INTO publications (id, url, name, slug, domain, first_seen, last_seen)
 VALUES (:id, :url, :name, :slug, :domain, :first_seen, :seen)
-ON CONFLICT(id) DO UPDATE SET url = excluded.url,
-  name = coalesce(excluded.name, name), slug = excluded.slug, domain = excluded.domain,
+ON CONFLICT(id) DO UPDATE SET url = CASE WHEN :crawled THEN excluded.url ELSE url END,
+  name = CASE WHEN :crawled THEN coalesce(excluded.name, name) ELSE coalesce(name, excluded.name)
+  END, slug = excluded.slug, domain = excluded.domain,
   first_seen = min(first_seen, excluded.first_seen),
   last_seen = max(last_seen, excluded.last_seen)
 """
@@ -472,11 +473,22 @@ class Archive:
         )
 
     def save_publication(
-        self, *, id: str, url: str, name, slug, domain, seen: str, first_seen: str | None = None
+        self,
+        *,
+        id: str,
+        url: str,
+        name,
+        slug,
+        domain,
+        seen: str,
+        first_seen: str | None = None,
+        crawled: bool = True,
     ) -> None:
         """Record a publication (its Medium collection id) and the URL it is crawled from.
 
-        A merge passes the publication's `first_seen` in the shard.
+        A publication only seen on another page (`crawled=False`, for example on an author's
+        page) keeps the URL and name its own walk gave it. A merge passes the publication's
+        `first_seen` in the shard.
         """
         self.begin()
         self.conn.execute(
@@ -489,6 +501,7 @@ class Archive:
                 "domain": domain,
                 "seen": seen,
                 "first_seen": min(first_seen or seen, seen),
+                "crawled": crawled,
             },
         )
 

@@ -8,9 +8,11 @@ from urllib.parse import urljoin, urlsplit
 from w3lib.url import url_query_cleaner
 
 POST_ID = re.compile(r"-([0-9a-f]{8,12})$")
-MIRO_HOST = "miro.medium.com"
-# Path segments of a miro URL that describe a transformation, not the image.
-_MIRO_TRANSFORM = re.compile(r"^(v2|max|\d+|[a-z]+:.*)$")
+# Hosts of Medium's image CDN: miro.medium.com today, cdn-images-<n>.medium.com before it.
+IMAGE_HOST = re.compile(r"^(?:miro|cdn-images-\d{1,2})\.medium\.com\Z")
+# Path segments that describe a transformation, not the image: `/max/1024/`, `/fit/c/80/53/`,
+# `/v2/resize:fill:80:53/`, `/format:webp/`, `/proxy/`.
+_TRANSFORM = re.compile(r"^(?:v2|max|fit|fill|c|proxy|\d{1,5}|[a-z]+:.*)\Z")
 IMAGE_URL_TEMPLATE = "https://miro.medium.com/v2/resize:fit:1400/{}"
 
 
@@ -31,12 +33,13 @@ def post_id(url: str) -> str | None:
 
 
 def image_id(url: str) -> str | None:
-    """The image id of a miro.medium.com URL: its last path segment after the transforms."""
+    """The image id of a Medium image URL, in any of its forms: the last path segment, once
+    the transformations before it are passed."""
     parts = urlsplit(url)
-    if parts.hostname != MIRO_HOST:
+    if not IMAGE_HOST.match(parts.hostname or ""):
         return None
     segments = [s for s in parts.path.split("/") if s]
-    if not segments or _MIRO_TRANSFORM.match(segments[-1]):
+    if not segments or _TRANSFORM.match(segments[-1]):
         return None
     return segments[-1]
 

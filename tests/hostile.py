@@ -64,6 +64,7 @@ from archive_spider.items import MAX_READ_MINUTES, PRECISIONS, Post
 from archive_spider.pipelines.validate import rejection
 from archive_spider.sources import LayoutChanged, graphql
 from archive_spider.sources.apollo import ApolloStateError, parse_apollo, read_apollo_state
+from archive_spider.sources.post_nodes import BadPublication
 from archive_spider.sources.capture import parse_capture
 from archive_spider.sources.cards import parse_cards_report
 from archive_spider.sources.feeds import FeedError, parse_rss, parse_sitemap
@@ -517,8 +518,7 @@ def apollo_state(*nodes: dict, collection: dict | None = None) -> dict:
             "id": COLLECTION_ID,
             "name": "Netflix TechBlog",
             "slug": SLUG,
-            "domainOrSlug": DOMAIN,
-            "customDomain": DOMAIN,
+            "domain": DOMAIN,
         },
         "User:c3aeaf49d8a1": {
             "__typename": "User",
@@ -648,13 +648,13 @@ def apollo_cases() -> list[tuple[str, Input]]:
         "__typename": "Collection",
         "id": "eeeeeeeeeeee",
         "slug": "evil",
-        "customDomain": "evil.example",
+        "domain": "evil.example",
     }
     stolen = apollo_state(apollo_node(collection={"__ref": "Collection:eeeeeeeeeeee"}))
     stolen["Collection:eeeeeeeeeeee"] = offsite_collection
     cases.append(("offsite_other_collection", apollo_page(stolen)))
     domain_newline = apollo_state()
-    domain_newline[f"Collection:{COLLECTION_ID}"]["customDomain"] = f"{DOMAIN}\n"
+    domain_newline[f"Collection:{COLLECTION_ID}"]["domain"] = f"{DOMAIN}\n"
     cases.append(("domain_trailing_newline", apollo_page(domain_newline)))
     for name, value in JSON_READ_TIMES.items():
         cases.append((name, node_page(readingTime=value)))
@@ -1313,8 +1313,8 @@ def apollo_documents(draw: st.DrawFn) -> str:
         "__typename": "Collection",
         "id": draw(st.one_of(st.just(COLLECTION_ID), _json_values)),
         "slug": draw(st.one_of(st.just(SLUG), _json_values)),
-        "customDomain": draw(_hosts),
-        "domainOrSlug": draw(_hosts),
+        "domain": draw(_hosts),
+        "customDomainState": {"live": {"domain": draw(_hosts)}},
     }
     state: Any = apollo_state(*nodes, collection=collection)
     if draw(st.integers(0, 9)) == 0:
@@ -1437,7 +1437,7 @@ def run(parser: str, data: Input) -> Result:
 _DOCUMENTED: dict[str, tuple[type[BaseException], ...]] = {
     "capture": (LayoutChanged, UnicodeDecodeError),
     "cards": (LayoutChanged, UnicodeDecodeError),
-    "apollo": (ApolloStateError, UnicodeDecodeError),
+    "apollo": (ApolloStateError, BadPublication, UnicodeDecodeError),
     "graphql": (graphql.SchemaDrift,),
     "graphql_homepage": (graphql.SchemaDrift,),
     "graphql_by_id": (graphql.SchemaDrift,),
@@ -1459,8 +1459,7 @@ def _run(parser: str, data: str | bytes) -> Result:
         state = read_apollo_state(text)
         if state is None:
             return Result("rejected:no_state")
-        _, posts = parse_apollo(state, reference=REFERENCE, origin=BASE_URL)
-        return _judge(posts, [])
+        return _judge(parse_apollo(state, reference=REFERENCE, origin=BASE_URL).posts, [])
     if parser.startswith("graphql"):
         body = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
         payload = CollectionSpider.decode_json(SimpleNamespace(body=body))

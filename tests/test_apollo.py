@@ -44,6 +44,7 @@ FULL_POST = Post(
     image_id="1*Qm7hT2cVbN4pL8sXk3dR9w.png",
     image_url="https://miro.medium.com/v2/resize:fit:1400/1*Qm7hT2cVbN4pL8sXk3dR9w.png",
     member_only=False,
+    publication="2615bd06b42e",
     source="apollo",
     seen_at="2025-12-29T12:00:00Z",
 )
@@ -56,7 +57,8 @@ def state() -> dict:
 
 
 def parse(data: dict, origin: str = LOCAL) -> tuple[Publication | None, list[Post]]:
-    return parse_apollo(data, reference=REFERENCE, origin=origin)
+    page = parse_apollo(data, reference=REFERENCE, origin=origin)
+    return page.publication, page.posts
 
 
 def only_post(data: dict, origin: str = LOCAL) -> Post:
@@ -108,9 +110,7 @@ def test_order_is_key_order_without_sections():
 
 def test_url_under_the_medium_slug_without_custom_domain():
     data = state()
-    collection = data["Collection:2615bd06b42e"]
-    del collection["customDomain"]
-    collection["domainOrSlug"] = "netflix-techblog"
+    data["Collection:2615bd06b42e"]["domain"] = None
     publication, (post,) = parse(data)
     assert publication == Publication("2615bd06b42e", "netflix-techblog", None, "Netflix TechBlog")
     assert post.url == (
@@ -118,14 +118,34 @@ def test_url_under_the_medium_slug_without_custom_domain():
     )
 
 
-def test_url_from_medium_url_without_query_outside_a_publication():
-    data = state()
+def personal(data: dict) -> dict:
+    """`data` with its full post made a personal one (no publication), on medium.com."""
     node = data[FULL]
     node["collection"] = None
+    del node["uniqueSlug"]
     node["mediumUrl"] = (
         "https://medium.com/@jdoe/a-post-3f1c0a9d5b2e?source=rss----2615bd06b42e---4"
     )
-    assert only_post(data).url == "https://medium.com/@jdoe/a-post-3f1c0a9d5b2e"
+    return data
+
+
+def as_author_page(data: dict) -> dict:
+    """`data` as an author's page: a `user(...)` root instead of the publication roots."""
+    data["ROOT_QUERY"] = {
+        "__typename": "Query",
+        'user({"username":"jdoe"})': {"__ref": "User:c3aeaf49d8a1"},
+    }
+    return data
+
+
+def test_a_personal_post_keeps_its_medium_url_and_no_publication():
+    (post,) = parse(as_author_page(personal(state())))[1]
+    assert (post.url, post.publication) == ("https://medium.com/@jdoe/a-post-3f1c0a9d5b2e", None)
+
+
+def test_a_publication_page_archives_only_its_own_posts():
+    page = parse_apollo(personal(state()), reference=REFERENCE, origin=LOCAL)
+    assert (page.posts, page.skipped) == ([], {"other_publication": 1, "stub": 3})
 
 
 def test_origin_only_resolves_a_relative_medium_url():

@@ -97,6 +97,7 @@ def test_page1_first_post_exact():
         image_id="1*Xk2cQn4bVv0s7pGz1mJ8Ew.png",
         image_url="https://miro.medium.com/v2/resize:fit:1400/1*Xk2cQn4bVv0s7pGz1mJ8Ew.png",
         member_only=False,
+        publication="2615bd06b42e",
         source="graphql",
         seen_at=SEEN_AT,
     )

@@ -80,7 +80,10 @@ def test_an_offsite_redirect_is_a_fatal_error():
         (200, {"cf-mitigated": "challenge"}, b"<html></html>", True),
         (403, {}, b"<html>Forbidden</html>", False),
         (503, {}, b"Service Unavailable", False),
-        (200, {}, CHALLENGE, False),
+        # Cloudflare may challenge with status 200: the content decides.
+        (200, {}, CHALLENGE, True),
+        (200, {}, b"<html><title>Just a moment... on waiting</title>cf-chl</html>", False),
+        (403, {}, b"<p>Just a moment...</p><script>window.__APOLLO_STATE__ = {}</script>", False),
     ],
 )
 def test_challenge_pages_are_recognised(status, headers, body, challenge):

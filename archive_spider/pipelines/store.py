@@ -14,7 +14,7 @@ from pathlib import Path
 from scrapy import signals
 
 from ..dates import format_instant
-from ..items import Page
+from ..items import Page, Publication
 from ..lock import Locked, hold_lock
 from ..outcome import judge, record_fatal
 from ..storage import Archive
@@ -72,6 +72,17 @@ class StorePipeline:
     def process_item(self, item):
         if isinstance(item, Page):
             self._store_page(item)
+            return item
+        if isinstance(item, Publication):
+            self.archive.save_publication(
+                id=item.id,
+                url=item.home_url,
+                name=item.name,
+                slug=item.slug,
+                domain=item.domain,
+                seen=format_instant(self.crawler.spider.as_of),
+                crawled=item.url is not None,
+            )
             return item
         saved = self.archive.save(item.post, item.previous, item.changes, self._crawl_id(item))
         self._count_post(item.post.id, saved.status)

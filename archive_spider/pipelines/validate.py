@@ -8,11 +8,10 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import DropItem
 
 from ..items import MAX_READ_MINUTES, PRECISIONS, Post
+from ..sources.post_nodes import POST_ID, is_medium_host
 
-_POST_ID = re.compile(r"^[0-9a-f]{8,12}\Z")
 # White space, control characters and backslashes have no place in a post URL.
 _URL_JUNK = re.compile(r"[\s\x00-\x1f\x7f\\]")
-MEDIUM = "medium.com"
 
 
 def rejection(post: Post, allowed_hosts=None) -> str | None:
@@ -20,7 +19,7 @@ def rejection(post: Post, allowed_hosts=None) -> str | None:
 
     With `allowed_hosts`, a post must live on one of them, on medium.com or a subdomain.
     """
-    if not _POST_ID.match(post.id or ""):
+    if not POST_ID.match(post.id or ""):
         return "bad_id"
     if _URL_JUNK.search(post.url or ""):
         return "bad_url"
@@ -34,8 +33,7 @@ def rejection(post: Post, allowed_hosts=None) -> str | None:
     if "@" in url.netloc:
         return "bad_url"
     host = url.hostname
-    medium = host == MEDIUM or host.endswith("." + MEDIUM)
-    if allowed_hosts and not (medium or host in allowed_hosts):
+    if allowed_hosts and not (is_medium_host(host) or host in allowed_hosts):
         return "offsite_url"
     if not all(
         _storable(text) for text in (post.title, post.subtitle, post.account, *post.authors)

@@ -1,48 +1,56 @@
 """`window.__APOLLO_STATE__`, the normalized Apollo cache embedded in every Medium page.
 
-Nodes are keyed `<Typename>:<id>` and point at each other with `{"__ref": "<key>"}`. On a
-publication homepage most `Post:<id>` nodes are stubs (`{"__typename", "id"}`) that carry
-nothing: only full nodes give posts; the cards give the rest.
+Nodes are keyed `<Typename>:<id>` and point at each other with `{"__ref": "<key>"}`.
+`ROOT_QUERY` says what the page is: a publication (`collectionByDomainOrSlug(...)`,
+`collection(...)`) or an author (`user(...)`, `userResult(...)`). The posts it lists are in
+`homepagePostsConnection(...)` of that Collection or User (2021) or in the
+`PublicationPage` sections (current pages, whose `Post` nodes are mostly stubs that carry
+nothing: the cards give those). Every post keeps its own publication (`Post.collection`).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from archive_spider.dates import format_instant
-from archive_spider.items import Post
+from archive_spider.items import Post, Publication
 from archive_spider.sources import post_nodes
-from archive_spider.urls import canonical_url
+from archive_spider.sources.post_nodes import BadPublication
 
 SOURCE = "apollo"
 
-logger = logging.getLogger(__name__)
-
 _MARKER = re.compile(r"window\.__APOLLO_STATE__\s*=\s*")
 _STUB_KEYS = {"__typename", "id"}
-_ID = re.compile(r"^[0-9a-f]{8,12}\Z")
-_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z]{2,}\Z")
-_SLUG = re.compile(r"^[A-Za-z0-9_-]+\Z")
-# Epoch milliseconds accepted as a publication date: 2000-01-01 to 2100-01-01 (UTC).
+_PUBLICATION_ROOTS = ("collectionByDomainOrSlug(", "collection(")
+_AUTHOR_ROOTS = ("user(", "userResult(")
+_LISTING = "homepagePostsConnection"
 
 
 class ApolloStateError(ValueError):
     """The page assigns `window.__APOLLO_STATE__`, but not a valid JSON object."""
 
 
-@dataclass(frozen=True)
-class Publication:
-    """The publication (Medium `Collection`) a page belongs to."""
+@dataclass
+class ApolloPage:
+    """What a page's Apollo state holds.
 
-    id: str
-    slug: str | None
-    domain: str | None
-    name: str | None
+    `publication` is the page's own publication (None on an author page or a page that
+    names none); `posts` are the full `Post` nodes it may archive, listed ones first;
+    `publications` every publication those posts belong to; `missing` the ids the page
+    lists but does not hold; `skipped` why other `Post` nodes were passed over.
+    """
+
+    publication: Publication | None
+    is_author_page: bool
+    posts: list[Post]
+    publications: list[Publication]
+    missing: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
 
 
 def read_apollo_state(html: str) -> dict | None:
@@ -66,171 +74,144 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def parse_apollo(
-    state: dict, *, reference: datetime, origin: str
-) -> tuple[Publication | None, list[Post]]:
-    """The page's publication and one `Post` per full `Post:<id>` node, in homepage order.
+def parse_apollo(state: dict, *, reference: datetime, origin: str) -> ApolloPage:
+    """The page's publication and one `Post` per full `Post:<id>` node, listed ones first.
 
-    `origin`, the URL that was fetched, only resolves a post URL that is relative: the
-    publication's domain always comes from the state.
+    On a publication's page only that publication's posts are archived; an author page
+    archives each post with its own publication, or none. `origin`, the URL the page was
+    served from, resolves relative URLs and stands for the publication's domain when its
+    Collection names none. Raises `BadPublication` when the page names two publications or
+    its own cannot be read.
     """
-    publication = _publication(state)
+    resolve = _resolver(state)
+    served_host = urlsplit(origin).hostname
+    root = post_nodes.obj(state, "ROOT_QUERY")
+    own = _own_publication(state, root, resolve, served_host)
+    authors = [_deref(state, v) for k, v in root.items() if k.startswith(_AUTHOR_ROOTS)]
+    is_author_page = own is None and any(authors)
+    owner = own_key = None
+    if own is not None:
+        owner, own_key = _obj(state, f"Collection:{own.id}"), f"Collection:{own.id}"
+    elif is_author_page:
+        owner = next(node for node in authors if node)
+    listed = _listed_keys(state, owner)
+    page = ApolloPage(own, is_author_page, [], [own] if own else [])
+    page.missing = [key.partition(":")[2] for key in listed if key not in state]
     seen_at = format_instant(reference)
     latest_ms = int(reference.timestamp() * 1000) + 2 * 86_400_000  # nothing is published later
-    posts = []
-    for key in _post_keys(state):
-        node = state[key]
-        if set(node) <= _STUB_KEYS:
+    collections: dict[str, Publication | None] = {own_key: own} if own_key else {}
+    for key in dict.fromkeys([*listed, *state]):
+        node = state.get(key)
+        if not key.startswith("Post:") or not isinstance(node, dict):
             continue
-        post = _post(state, node, publication, origin, seen_at, latest_ms)
-        if post is None:
-            logger.debug("Apollo node %s has no valid post id or URL: skipped", key[:60])
-        else:
-            posts.append(post)
-    return publication, posts
+        reason = _skip_reason(node)
+        if reason is None:
+            publication, reason = _publication_of(node, state, own, collections)
+        if reason is None:
+            url = post_nodes.post_url(node, publication, origin)
+            reason = "no_url" if url is None else None
+        if reason is not None:
+            page.skipped[reason] = page.skipped.get(reason, 0) + 1
+            continue
+        page.posts.append(
+            post_nodes.build_post(
+                node,
+                url=url,
+                publication=publication,
+                resolve=resolve,
+                latest_ms=latest_ms,
+                source=SOURCE,
+                seen_at=seen_at,
+            )
+        )
+    used = {post.publication for post in page.posts}
+    page.publications += [p for p in collections.values() if p and p != own and p.id in used]
+    return page
 
 
-def _publication(state: dict) -> Publication | None:
-    """The collection `ROOT_QUERY.collectionByDomainOrSlug(...)` points at, else the first one."""
-    root = _obj(state, "ROOT_QUERY")
-    refs = [_ref(v) for k, v in root.items() if k.startswith("collectionByDomainOrSlug")]
-    keys = [k for k in refs if k and k.startswith("Collection:")]
-    keys += [k for k in state if k.startswith("Collection:")]
-    for key in keys:
-        node = _obj(state, key)
-        if node:
-            return _collection(node, key)
-    return None
+def _own_publication(
+    state: dict, root: dict, resolve, served_host: str | None
+) -> Publication | None:
+    """The publication `ROOT_QUERY` names, or None; two different ones are an error."""
+    keys = {post_nodes.ref(v) for k, v in root.items() if k.startswith(_PUBLICATION_ROOTS)}
+    found = {
+        key: post_nodes.read_publication(_obj(state, key), resolve, served_host=served_host)
+        for key in sorted(k for k in keys if k and k.startswith("Collection:") and _obj(state, k))
+    }
+    if len({p.id for p in found.values()}) > 1:
+        named = ", ".join(f"{p.id} ({p.domain or p.slug})" for p in found.values())
+        raise BadPublication(f"the page names two publications: {named}")
+    return next(iter(found.values()), None)
 
 
-def _collection(node: dict, key: str) -> Publication:
-    ident = _text(node.get("id")) or key.partition(":")[2]
-    slug = _text(node.get("slug"))
-    domain = next(
-        (
-            value.lower()
-            for value in (node.get("customDomain"), node.get("domainOrSlug"))
-            if isinstance(value, str) and _HOST.match(value)
-        ),
-        None,
-    )
-    return Publication(
-        id=ident,
-        slug=slug if slug and _SLUG.match(slug) else None,
-        domain=domain,
-        name=_text(node.get("name")),
-    )
-
-
-def _post_keys(state: dict) -> list[str]:
-    """`Post:` keys: those the homepage sections list first, in their order, then the rest."""
-    ordered = []
+def _listed_keys(state: dict, owner: dict | None) -> list[str]:
+    """`Post:` keys the page lists, in order: homepage sections, then the owner's listing."""
+    keys = []
     for key in state:
         if key.startswith("PublicationPage:"):
             for section in _list(_obj(state, key), "sections"):
-                node = _deref(state, section)
-                ordered += [_ref(post) for post in _list(node, "posts")]
-    ordered += list(state)
-    posts = [k for k in ordered if k and k.startswith("Post:") and isinstance(state.get(k), dict)]
-    return list(dict.fromkeys(posts))
+                keys += [post_nodes.ref(p) for p in _list(_deref(state, section), "posts")]
+    for key, value in (owner or {}).items():
+        if key == _LISTING or key.startswith(_LISTING + "("):
+            keys += [post_nodes.ref(p) for p in _list(_deref(state, value), "posts")]
+    return list(dict.fromkeys(k for k in keys if k and k.startswith("Post:")))
 
 
-def _post(
-    state: dict,
-    node: dict,
-    publication: Publication | None,
-    origin: str,
-    seen_at: str,
-    latest_ms: int | None = None,
-) -> Post | None:
+def _skip_reason(node: dict) -> str | None:
+    """Why a `Post` node gives no post: a stub, or an id that is not a post id."""
+    if set(node) <= _STUB_KEYS:
+        return "stub"
     post_id = node.get("id")
-    if not isinstance(post_id, str) or not _ID.match(post_id):
-        return None
-    if "collection" in node:
-        own = _deref(state, node["collection"])
-        publication = _collection(own, _ref(node["collection"]) or "") if own else None
-    url = _post_url(node, publication, origin)
-    if url is None:
-        return None
-    subtitle = _subtitle(node)
-    account = _text(_deref(state, node.get("creator")).get("name"))
-    image = _image_id(node.get("previewImage"))
-    return post_nodes.build_post(
-        node,
-        post_id=post_id,
-        url=url,
-        title=_text(node.get("title")),
-        subtitle=subtitle,
-        account=account,
-        image=image,
-        latest_ms=latest_ms,
-        source=SOURCE,
-        seen_at=seen_at,
-    )
-
-
-def _post_url(node: dict, publication: Publication | None, origin: str) -> str | None:
-    """On the publication's domain, else under its medium.com slug, else `mediumUrl`."""
-    unique_slug = node.get("uniqueSlug")
-    if isinstance(unique_slug, str) and post_nodes.PATH_SEGMENT.match(unique_slug):
-        if publication and publication.domain:
-            return f"https://{publication.domain}/{unique_slug}"
-        if publication and publication.slug:
-            return f"https://medium.com/{publication.slug}/{unique_slug}"
-    href = node.get("mediumUrl")
-    if not isinstance(href, str) or not href.strip():
-        return None
-    try:
-        url = canonical_url(href.strip(), origin)
-    except ValueError:
-        return None
-    if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
-        return None
-    return url
-
-
-def _subtitle(node: dict) -> str | None:
-    """`extendedPreviewContent(<arguments>).subtitle`: the key carries the call's arguments."""
-    for key, value in node.items():
-        if key.startswith("extendedPreviewContent") and isinstance(value, dict):
-            return _text(value.get("subtitle"))
+    if not isinstance(post_id, str) or not post_nodes.POST_ID.match(post_id):
+        return "bad_id"
     return None
 
 
-def _image_id(value: Any) -> str | None:
-    """The id of `{"__ref": "ImageMetadata:<id>"}` or `{"id": "<id>"}`."""
-    ref = _ref(value)
-    if ref and ref.startswith("ImageMetadata:"):
-        image = ref.partition(":")[2]
+def _publication_of(
+    node: dict,
+    state: dict,
+    own: Publication | None,
+    collections: dict[str, Publication | None],
+) -> tuple[Publication | None, str | None]:
+    """The post's own publication (None: a personal post), or the reason to skip it.
+
+    A page of one publication archives only that publication's posts.
+    """
+    if "collection" not in node:
+        return own, None
+    key = post_nodes.ref(node["collection"])
+    if key is None or key not in state:
+        publication = None  # a personal post, or a publication the page does not describe
     else:
-        image = value.get("id") if isinstance(value, dict) else None
-    return image if isinstance(image, str) and post_nodes.PATH_SEGMENT.match(image) else None
+        if key not in collections:
+            try:
+                collections[key] = post_nodes.read_publication(_obj(state, key), _resolver(state))
+            except BadPublication:
+                collections[key] = None
+        publication = collections[key]
+        if publication is None:
+            return None, "bad_collection"
+    if own is not None and publication != own:
+        return None, "other_publication"
+    return publication, None
 
 
-def _ref(value: Any) -> str | None:
-    ref = value.get("__ref") if isinstance(value, dict) else None
-    return ref if isinstance(ref, str) else None
+def _resolver(state: dict):
+    return lambda value: _deref(state, value)
 
 
 def _deref(state: dict, value: Any) -> dict:
     """The node `{"__ref": key}` points at, an inline object itself, else `{}`."""
-    ref = _ref(value)
-    if ref is not None:
-        return _obj(state, ref)
+    reference = post_nodes.ref(value)
+    if reference is not None:
+        return _obj(state, reference)
     return value if isinstance(value, dict) else {}
 
 
 def _obj(container: dict, key: str) -> dict:
-    value = container.get(key)
-    return value if isinstance(value, dict) else {}
+    return post_nodes.obj(container, key)
 
 
 def _list(container: dict, key: str) -> list:
     value = container.get(key)
     return value if isinstance(value, list) else []
-
-
-def _text(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    return post_nodes.clean_text(value.strip()) or None

@@ -31,7 +31,7 @@ TITLE = "h2"
 SUBTITLE = "h3"
 # Text outside the title and subtitle, so that a title such as "Mar 3" is never a date.
 TEXT_OUTSIDE_HEADINGS = ".//text()[not(ancestor::h2 or ancestor::h3)]"
-IMAGES = 'img[src*="miro.medium.com"]'
+IMAGES = 'img[src*=".medium.com/"]'
 MEMBER_ONLY = 'button[aria-label="Member-only story"]'
 # Attributes of a selected element (parsel's `.attrib` raises on malformed attribute names).
 HREF, SRC, WIDTH, HEIGHT = "::attr(href)", "::attr(src)", "::attr(width)", "::attr(height)"
@@ -52,22 +52,27 @@ MAX_CARDS = 1000
 _AVATAR_MAX = 48
 
 
-def parse_cards(html: str, *, page_url: str, reference: datetime) -> list[Post]:
+def parse_cards(
+    html: str, *, page_url: str, reference: datetime, publication: str | None = None
+) -> list[Post]:
     """One `Post` per post-preview card; cards without a post link are skipped.
 
-    Raises `LayoutChanged` if the page has no card at all.
+    `publication` is the id of the publication whose page this is (None: the page does not
+    say, as on an author page). Raises `LayoutChanged` if the page has no card at all.
     """
-    return parse_cards_report(html, page_url=page_url, reference=reference)[0]
+    return parse_cards_report(
+        html, page_url=page_url, reference=reference, publication=publication
+    )[0]
 
 
 def parse_cards_report(
-    html: str, *, page_url: str, reference: datetime
+    html: str, *, page_url: str, reference: datetime, publication: str | None = None
 ) -> tuple[list[Post], list[str]]:
     """The posts of `parse_cards` and, for each skipped card, the reason it was skipped."""
     # Counted before the tree is built: 8 MiB of cards make a DOM of 150 MB.
     if html.count('data-testid="post-preview"') > MAX_CARDS:
         raise LayoutChanged(f"more than {MAX_CARDS} post cards on {page_url}: not a homepage")
-    cards = Selector(text=html).css(CARD)
+    cards = Selector(text=html, type="html").css(CARD)
     if not cards:
         raise LayoutChanged(
             f"no post-preview cards ({CARD}) on {page_url}: layout changed or challenge page?"
@@ -79,6 +84,7 @@ def parse_cards_report(
         if post is None:
             rejected.append(f"card {index}: no link to a post (-<8-12 hex> URL)")
         else:
+            post.publication = publication
             posts.append(post)
     return posts, rejected
 

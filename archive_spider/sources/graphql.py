@@ -7,16 +7,14 @@ answers a single operation with a bare object is accepted too.
 
 from __future__ import annotations
 
-import re
 import reprlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-from archive_spider.items import Post
+from archive_spider.items import Post, Publication
 from archive_spider.sources import post_nodes
-from archive_spider.urls import strip_query
+from archive_spider.sources.post_nodes import inline
 
 GRAPHQL_PATH = "/_/graphql"
 MAX_FIRST = 100
@@ -50,10 +48,7 @@ POST_BY_ID_QUERY = (
     "query PostByIdQuery($id: ID!) { post(id: $id) { ...PostFields } } " + POST_FIELDS
 )
 
-_ID = re.compile(r"^[0-9a-f]{8,12}\Z")
-_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?\Z")
-_SLUG = re.compile(r"^[A-Za-z0-9_-]+\Z")
-# Epoch milliseconds accepted as a publication date: 2000-01-01 to 2100-01-01 (UTC).
+SOURCE = "graphql"
 
 
 class SchemaDrift(ValueError):
@@ -115,7 +110,7 @@ def posts_by_id_body(ids: list[str]) -> list[dict]:
     if not 1 <= len(ids) <= MAX_IDS_PER_BODY:
         raise ValueError(f"expected 1 to {MAX_IDS_PER_BODY} post ids, got {len(ids)}")
     for post_id in ids:
-        if not _ID.match(post_id):
+        if not post_nodes.POST_ID.match(post_id):
             raise ValueError(f"not a Medium post id: {post_id!r}")
     return [_operation(POST_BY_ID, POST_BY_ID_QUERY, {"id": post_id}) for post_id in ids]
 
@@ -133,8 +128,15 @@ def headers(origin: str, operation: str) -> dict[str, str]:
     }
 
 
-def parse_publication_posts(payload: Any, *, seen_at: str) -> ListingPage:
-    """Posts and next cursor of a `PublicationContentDataQuery` answer."""
+def parse_publication_posts(
+    payload: Any, *, seen_at: str, publication: Publication | None = None
+) -> ListingPage:
+    """Posts and next cursor of a `PublicationContentDataQuery` answer.
+
+    `publication`, the one the listing was asked for, is the publication of a node that
+    names none.
+    """
+    context = _Context(seen_at, publication)
     op = PUBLICATION_POSTS
     data = _data(_single(payload, op), op)
     connection = _path(data, ("publication", "publicationPostsConnection"), op)
@@ -155,12 +157,15 @@ def parse_publication_posts(payload: Any, *, seen_at: str) -> ListingPage:
     posts, rejected = [], []
     for index, edge in enumerate(edges):
         node = edge.get("node") if isinstance(edge, dict) else None
-        _collect(node, f"edge {index}", seen_at, posts, rejected)
+        _collect(node, f"edge {index}", context, posts, rejected)
     return ListingPage(posts=posts, next_cursor=next_cursor, rejected=rejected)
 
 
-def parse_homepage_posts(payload: Any, *, seen_at: str) -> ListingPage:
+def parse_homepage_posts(
+    payload: Any, *, seen_at: str, publication: Publication | None = None
+) -> ListingPage:
     """Posts and next `from` of a `PublicationHomepageQuery` answer (pinned posts may lead)."""
+    context = _Context(seen_at, publication)
     op = HOMEPAGE_POSTS
     data = _data(_single(payload, op), op)
     connection = _path(data, ("collection", "homepagePostsConnection"), op)
@@ -178,12 +183,15 @@ def parse_homepage_posts(payload: Any, *, seen_at: str) -> ListingPage:
             raise SchemaDrift(op, "has a pagingInfo.next without a from: the API changed?")
     posts, rejected = [], []
     for index, node in enumerate(nodes):
-        _collect(node, f"post {index}", seen_at, posts, rejected)
+        _collect(node, f"post {index}", context, posts, rejected)
     return ListingPage(posts=posts, next_cursor=next_cursor, rejected=rejected)
 
 
-def parse_posts_by_id(payload: Any, *, seen_at: str) -> PostBatch:
+def parse_posts_by_id(
+    payload: Any, *, seen_at: str, publication: Publication | None = None
+) -> PostBatch:
     """Posts of a batch of `PostByIdQuery` answers, one per operation."""
+    context = _Context(seen_at, publication)
     op = POST_BY_ID
     answers = [payload] if isinstance(payload, dict) else payload
     if not isinstance(answers, list):
@@ -194,7 +202,7 @@ def parse_posts_by_id(payload: Any, *, seen_at: str) -> PostBatch:
         if "post" not in data:
             raise SchemaDrift(op, "has no data.post: the API changed?")
         if data["post"] is not None:
-            _collect(data["post"], f"operation {index}", seen_at, posts, rejected)
+            _collect(data["post"], f"operation {index}", context, posts, rejected)
     return PostBatch(posts=posts, rejected=rejected)
 
 
@@ -248,80 +256,57 @@ def _one_line(value: Any) -> str:
     return " ".join(str(value).split())[:200]
 
 
-def _collect(node: Any, where: str, seen_at: str, posts: list, rejected: list) -> None:
+def _collect(
+    node: Any, where: str, context: _Context, posts: list[Post], rejected: list[str]
+) -> None:
     """Append the Post made from `node` to `posts`, or the reason it is invalid to `rejected`."""
     if not isinstance(node, dict):
         rejected.append(f"{where}: node is not an object")
         return
     post_id = node.get("id")
-    if not isinstance(post_id, str) or not _ID.match(post_id):
+    if not isinstance(post_id, str) or not post_nodes.POST_ID.match(post_id):
         shown = _one_line(reprlib.repr(post_id))[:40]
         rejected.append(f"{where}: id {shown} is not 8-12 hex characters")
         return
-    url = _post_url(node)
+    publication = context.publication
+    if "collection" in node:
+        collection = node["collection"]
+        try:
+            publication = (
+                None if collection is None else post_nodes.read_publication(inline(collection))
+            )
+        except post_nodes.BadPublication as error:
+            rejected.append(f"{where}: post {post_id}: {error}")
+            return
+    url = post_nodes.post_url(node, publication)
     if url is None:
         rejected.append(f"{where}: post {post_id} has no usable uniqueSlug or mediumUrl")
         return
-    posts.append(_post(node, post_id, url, seen_at))
-
-
-def _post(node: dict, post_id: str, url: str, seen_at: str) -> Post:
-    subtitle = _text(_obj(node, "extendedPreviewContent").get("subtitle"))
-    account = _text(_obj(node, "creator").get("name"))
-    image = _obj(node, "previewImage").get("id")
-    image = image if isinstance(image, str) and post_nodes.PATH_SEGMENT.match(image) else None
-    return post_nodes.build_post(
-        node,
-        post_id=post_id,
-        url=url,
-        title=_text(node.get("title")),
-        subtitle=subtitle,
-        account=account,
-        image=image,
-        latest_ms=_latest_ms(seen_at),
-        source="graphql",
-        seen_at=seen_at,
+    posts.append(
+        post_nodes.build_post(
+            node,
+            url=url,
+            publication=publication,
+            resolve=post_nodes.inline,
+            latest_ms=context.latest_ms,
+            source=SOURCE,
+            seen_at=context.seen_at,
+        )
     )
 
 
-def _latest_ms(seen_at: str) -> int | None:
-    """Two days after `seen_at`: no post is published later than it is seen."""
-    try:
-        moment = datetime.fromisoformat(seen_at.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return int(moment.timestamp() * 1000) + 2 * 86_400_000
+@dataclass(frozen=True)
+class _Context:
+    """What every node of one answer is read with."""
 
+    seen_at: str
+    publication: Publication | None
 
-def _obj(node: dict, key: str) -> dict:
-    value = node.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    return post_nodes.clean_text(value.strip()) or None
-
-
-def _post_url(node: dict) -> str | None:
-    """`https://<domain>/<uniqueSlug>`, `https://medium.com/<slug>/<uniqueSlug>` or mediumUrl."""
-    unique_slug = node.get("uniqueSlug")
-    collection = _obj(node, "collection")
-    domain, slug = collection.get("domain"), collection.get("slug")
-    if isinstance(unique_slug, str) and post_nodes.PATH_SEGMENT.match(unique_slug):
-        if isinstance(domain, str) and _HOST.match(domain):
-            return f"https://{domain.lower()}/{unique_slug}"
-        if isinstance(slug, str) and _SLUG.match(slug):
-            return f"https://medium.com/{slug}/{unique_slug}"
-    medium_url = node.get("mediumUrl")
-    if not isinstance(medium_url, str):
-        return None
-    try:
-        parts = urlsplit(medium_url)
-        url = strip_query(medium_url)
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not _HOST.match(parts.netloc):
-        return None
-    return None if any(c.isspace() for c in url) else url
+    @property
+    def latest_ms(self) -> int | None:
+        """Two days after `seen_at`: no post is published later than it is seen."""
+        try:
+            moment = datetime.fromisoformat(self.seen_at.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return int(moment.timestamp() * 1000) + 2 * 86_400_000

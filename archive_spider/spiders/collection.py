@@ -17,6 +17,7 @@ budget (DOWNLOAD_DELAY, the delay between two requests to Medium) by the number 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -30,6 +31,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from ..dates import format_instant, parse_reference
 from ..items import Page
+from ..middlewares import MOVE_ALLOWED
 from ..outcome import record_fatal
 from ..pipelines.store import PAGE_STORED, StorePipeline
 from ..publications import (
@@ -39,10 +41,10 @@ from ..publications import (
     select_part,
 )
 from ..sources import LayoutChanged, graphql
-from ..sources.apollo import ApolloStateError, parse_apollo, read_apollo_state
 from ..sources.capture import looks_like_capture, parse_capture
-from ..sources.cards import parse_cards
 from ..sources.feeds import FeedError, parse_rss, parse_sitemap
+from ..sources.page import read_page
+from ..sources.post_nodes import BadPublication
 from .walk import Walk, WalkStopped, walk_step
 
 SITEMAP_PATH = "/sitemap/sitemap.xml"
@@ -155,7 +157,7 @@ class CollectionSpider(scrapy.Spider):
         if self.archive is None:  # the store could not take the archive's lock
             return
         for walk in self.walks:
-            yield self.request(walk, source_url(walk.source), self.parse)
+            yield self.request(walk, source_url(walk.source), self.parse, meta={MOVE_ALLOWED: True})
 
     def request(self, walk: Walk, url: str, callback, **kwargs) -> scrapy.Request:
         """A request of `walk`, counted as pending until it is answered."""
@@ -194,8 +196,10 @@ class CollectionSpider(scrapy.Spider):
                 yield from self.parse_capture(response, walk, text)
             else:
                 yield from self.parse_homepage(response, walk, text)
-        except (LayoutChanged, ApolloStateError) as error:
+        except LayoutChanged as error:
             self.fail(walk, "layout_changed", f"{response.url}: {error}")
+        except BadPublication as error:
+            self.fail(walk, "bad_publication", f"{response.url}: {error}")
 
     def parse_capture(self, response, walk, text):
         """A reader-style markdown capture: each rendered block is one page."""
@@ -206,33 +210,30 @@ class CollectionSpider(scrapy.Spider):
             )
 
     def parse_homepage(self, response, walk, text):
-        """A publication page: its cards and Apollo state, then (live) the full listing."""
-        posts = parse_cards(text, page_url=response.url, reference=self.as_of)
-        state = read_apollo_state(text)
-        if state is not None:
-            walk.publication, apollo_posts = parse_apollo(
-                state, reference=self.as_of, origin=response.url
-            )
-            posts += apollo_posts
-        publication = walk.publication
-        if publication is not None and publication.domain:
-            self.allowed_hosts.add(publication.domain)  # before its posts are validated
+        """A publication's or an author's page, then (live) the publication's full listing."""
+        page = read_page(text, page_url=response.url, reference=self.as_of)
+        for source, error in page.failed.items():
+            self.source_failed(walk, source, f"{response.url}: {error}")
         live = is_web_url(response.url)
-        if live and publication is None:
-            raise LayoutChanged("the page names no publication in its Apollo state")
+        publication = page.publication
+        self.check_arrival(response, walk, publication)
         if publication is not None:
+            publication = replace(publication, name=walk.name or publication.name, url=walk.source)
+            walk.publication = publication
             self.walk_of[publication.id] = walk
-            self.archive.save_publication(
-                id=publication.id,
-                url=walk.source,
-                name=walk.name or publication.name,
-                slug=publication.slug,
-                domain=publication.domain,
-                seen=self.seen_at,
-            )
-        yield from self.stamped(walk, posts)
-        yield Page(response.url, "homepage", 1, len(posts), walk=walk)
-        if live:
+        for named in page.publications:
+            if named.domain:
+                self.allowed_hosts.add(named.domain)  # before its posts are validated
+            yield publication if named.id == getattr(publication, "id", None) else named
+        yield from page.posts
+        for reason, count in page.skipped.items():
+            self.crawler.stats.inc_value(f"archive/skipped/{reason}", count)
+        yield Page(response.url, "homepage", 1, len(page.posts), walk=walk)
+        if page.missing:
+            self.missing_from_page(walk, response.url, page.missing, live)
+        if live and publication is None and not page.is_author_page:
+            raise BadPublication("the page names no publication and no author in its state")
+        if live and publication is not None:
             walk.origin = urljoin(response.url, "/")
             walk.walk_needed = self.full or not self.archive.walk_completed(publication.id)
             # What earlier cross-checks could not read is read again, whatever its date.
@@ -240,13 +241,35 @@ class CollectionSpider(scrapy.Spider):
             walk.missing |= self.archive.pending(publication.id, "post")
             yield self.listing_request(walk, graphql.PUBLICATION_POSTS, cursor="", number=1)
 
-    @staticmethod
-    def stamped(walk: Walk, posts):
-        """The posts, each naming the walk's publication."""
-        for post in posts:
-            if walk.publication is not None:
-                post.publication = walk.publication.id
-            yield post
+    def source_failed(self, walk, source: str, message: str) -> None:
+        """One source of a page failed while another gave its posts: warn, count, go on."""
+        for stats in (self.crawler.stats, walk):
+            stats.inc_value(f"archive/source_failed/{source}")
+        self.logger.warning("the %s source failed: %s", source, message)
+
+    def check_arrival(self, response, walk, publication) -> None:
+        """A walk redirected to another host must have arrived at its publication's domain."""
+        first = response.meta.get("redirect_urls", [response.url])[0]
+        arrived = urlsplit(response.url).hostname
+        if arrived == urlsplit(first).hostname:
+            return
+        if publication is None or publication.domain != arrived:
+            self.fail(
+                walk,
+                "offsite_redirect",
+                f"{first} redirected to {response.url}, which is not the publication's own "
+                "domain: refused to leave Medium",
+            )
+        self.logger.info("%s moved to its own domain: %s", walk.source, response.url)
+
+    def missing_from_page(self, walk, url: str, ids: list[str], live: bool) -> None:
+        """Posts a page lists but does not hold: fetched by id on a live walk, else lost."""
+        shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+        if live and walk.publication is not None:
+            self.logger.warning("%s lists %s post(s) it does not hold (%s)", url, len(ids), shown)
+            walk.missing.update(ids)
+            return
+        self.log_error(walk, f"{url} lists {len(ids)} post(s) it does not hold: {shown}")
 
     # The listing ---------------------------------------------------------------------------
 
@@ -300,7 +323,7 @@ class CollectionSpider(scrapy.Spider):
             else graphql.parse_homepage_posts
         )
         try:
-            page = parse(payload, seen_at=self.seen_at)
+            page = parse(payload, seen_at=self.seen_at, publication=walk.publication)
         except graphql.SchemaDrift as error:
             yield from self.refused(walk, operation, number, str(error))
             return
@@ -308,7 +331,7 @@ class CollectionSpider(scrapy.Spider):
         new = {post.id for post in page.posts} - walk.listed
         walk.stale_pages = 0 if new else walk.stale_pages + 1
         walk.listed.update(post.id for post in page.posts)
-        yield from self.stamped(walk, page.posts)
+        yield from page.posts
         follow = None
         if page.next_cursor is not None:
             seen = walk.cursors.setdefault(operation, {cursor or ""})
@@ -441,13 +464,15 @@ class CollectionSpider(scrapy.Spider):
             yield from self.retry(response, walk, "invalid JSON", unread=("post", ids))
             return
         try:
-            batch = graphql.parse_posts_by_id(payload, seen_at=self.seen_at)
+            batch = graphql.parse_posts_by_id(
+                payload, seen_at=self.seen_at, publication=walk.publication
+            )
         except graphql.SchemaDrift as error:
             self.unread(walk, "post", ids)
             self.fail(walk, "schema_drift", str(error))
         self.count_rejected(batch.rejected)
         self.archive.drop_pending(walk.publication.id, "post", ids)
-        yield from self.stamped(walk, batch.posts)
+        yield from batch.posts
         yield Page(f"{response.url}#by-id", "by_id", 1, len(batch.posts), walk=walk)
 
     @staticmethod

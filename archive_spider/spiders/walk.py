@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from ..sources.apollo import Publication
+from ..items import Publication
 
 
 class WalkStopped(Exception):
