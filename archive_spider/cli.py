@@ -241,13 +241,25 @@ def status(db_path, runs, as_json, expected_list, max_age):
         click.echo(
             f"  #{run['id']} {run['started']} {run['status']:<11} {run['source']}: "
             f"pages {run['pages']}, new {run['posts_new']}, updated {run['posts_updated']}, "
-            f"errors {run['errors']}" + (f" - {run['error']}" if run["error"] else "")
+            f"errors {run['errors']}"
+            + _checks(run)
+            + (f" - {run['error']}" if run["error"] else "")
         )
     if expected_list:
         click.echo(f"{len(expected) - len(stale)} of {len(expected)} expected publications fresh")
         for entry in stale:
             click.echo(f"error: {entry.describe(age)}", err=True)
         sys.exit(1 if stale else 0)
+
+
+def _checks(run: dict) -> str:
+    """What a run line adds about its sources: those that failed, fields they disagreed on."""
+    shown = ""
+    for column, label in (("source_failures", "sources failed"), ("disagreements", "disagreed")):
+        counts = json.loads(run.get(column) or "{}")
+        if counts:
+            shown += f", {label}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+    return shown
 
 
 @main.command()

@@ -75,6 +75,7 @@ WARN_ON_GENERATOR_RETURN_VALUE = False
 
 ITEM_PIPELINES = {
     "archive_spider.pipelines.validate.ValidatePipeline": 100,
+    "archive_spider.pipelines.agreement.AgreementPipeline": 150,
     "archive_spider.pipelines.merge.MergePipeline": 200,
     "archive_spider.pipelines.store.StorePipeline": 300,
 }

@@ -26,7 +26,7 @@ from .merge import Change
 
 # `PRAGMA application_id` marks a database as ours ("ArSp"); `user_version` is its schema.
 APPLICATION_ID = 0x41725370
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_SECONDS = 30
 
 _POST_COLUMNS = [f.name for f in fields(Post) if f.name != "seen_at"]
@@ -64,6 +64,8 @@ _CRAWL_COLUMNS = {
     "error",
     "publication",
     "walk_complete",
+    "source_failures",
+    "disagreements",
     *_CRAWL_COUNTS,
 }
 ABANDONED = "the run ended without finishing (killed or crashed)"
@@ -250,8 +252,14 @@ def _v4_publications(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v5_source_checks(db: sqlite_utils.Database) -> None:
+    """What each run saw of its sources: those that failed, and where two disagreed."""
+    db["crawls"].add_column("source_failures", str)
+    db["crawls"].add_column("disagreements", str)
+
+
 # MIGRATIONS[n] brings a database from schema version n to n + 1.
-MIGRATIONS = [_create_v1, _v2_crawl_walks, _v3_browsing, _v4_publications]
+MIGRATIONS = [_create_v1, _v2_crawl_walks, _v3_browsing, _v4_publications, _v5_source_checks]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

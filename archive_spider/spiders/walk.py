@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
 
 from ..items import Publication
@@ -68,7 +69,16 @@ class Walk:
             "errors": value("log_count/ERROR", 0),
             "publication": self.publication.id if self.publication else None,
             "walk_complete": value("archive/walk_complete", 0),
+            "source_failures": self._counts_json("archive/source_failed/"),
+            "disagreements": self._counts_json("archive/disagreements/"),
         }
+
+    def _counts_json(self, prefix: str) -> str | None:
+        """The counts under `prefix`, by the rest of their key, as JSON (None when none)."""
+        counts = {
+            k[len(prefix) :]: v for k, v in sorted(self.stats.items()) if k.startswith(prefix)
+        }
+        return json.dumps(counts) if counts else None
 
 
 def walk_step(handler):
