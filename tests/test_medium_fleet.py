@@ -19,7 +19,7 @@ from xml.etree import ElementTree
 import pytest
 
 from archive_spider.testing.loopback import LoopbackResolver, loopback_address
-from archive_spider.testing.medium_fleet import MediumFleet, average_rate, highest_rate
+from archive_spider.testing.medium_fleet import Author, MediumFleet, average_rate, highest_rate
 from archive_spider.testing.medium_site import MediumSite
 
 APOLLO = re.compile(r"window\.__APOLLO_STATE__\s*=\s*")
@@ -135,12 +135,32 @@ def test_a_medium_hosted_site_puts_its_posts_on_medium_com(fleet):
     assert '<link rel="canonical" href="https://medium.com/engineering-00">' in page
     state, _ = json.JSONDecoder().raw_decode(page, APOLLO.search(page).end())
     collection = state[f"Collection:{site.collection_id}"]
-    assert collection["domain"] is None and collection["customDomain"] is None
-    assert collection["slug"] == collection["domainOrSlug"] == "engineering-00"
+    assert collection["domain"] is None and "customDomainState" not in collection
+    assert collection["slug"] == "engineering-00"
     assert 'collectionByDomainOrSlug({"domainOrSlug":"engineering-00"})' in state["ROOT_QUERY"]
     assert {node["name"] for key, node in state.items() if key.startswith("User:")} == {
         "Engineering Team 00"
     }
+
+
+def test_authors_publish_in_two_sites_and_on_their_own():
+    fleet = MediumFleet.synthetic(count=6, posts=(3, 8), seed=1, authors=2)
+    for author, sites in zip(fleet.authors, (fleet.sites[0:2], fleet.sites[2:4]), strict=True):
+        assert author.sites == sites and {site.account for site in sites} == {author.name}
+        creators = {
+            site.answer_operation(post_by_id(post.id))["data"]["post"]["creator"]["id"]
+            for site in sites
+            for post in site.posts
+        }
+        assert creators == {author.user_id}
+        personal = author.personal_posts()
+        listed = {post["id"] for post in author.expected_posts()}
+        assert personal and {post.id for post in personal} <= listed
+    assert {site.account for site in fleet.sites[4:]} == {"Security Team 04", "Mobile Team 05"}
+    with pytest.raises(ValueError, match="published by"):
+        Author("Somebody Else", fleet.sites[:1])
+    with pytest.raises(ValueError, match="username"):
+        MediumFleet(fleet.sites, authors=[fleet.authors[0], Author("Ana Silva", seed=9)])
 
 
 # Routing ----------------------------------------------------------------------------------
@@ -160,7 +180,7 @@ def test_medium_test_routes_by_path(fleet):
     status, robots = on_medium(fleet, "/robots.txt")
     assert status == 200
     assert f"Sitemap: http://medium.test:{fleet.medium_port}/sitemap/sitemap.xml" in robots
-    for missing in ("/", "/feed", f"/{custom_site.slug}", "/data-02/sitemap/sitemap.xml"):
+    for missing in ("/", "/feed", f"/feed/{custom_site.slug}", "/data-02/sitemap/sitemap.xml"):
         assert on_medium(fleet, missing)[0] == 404, missing
     assert [(r.path, r.status) for r in medium_site.requests] == [
         ("/data-02/", 200),

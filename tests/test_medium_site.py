@@ -138,6 +138,11 @@ def test_posts_are_deterministic_and_shaped_like_medium_posts():
     assert 1 <= sum(1 for post in site.posts if post.pinned_at) <= 2
 
 
+def test_an_unknown_era_is_refused():
+    with pytest.raises(ValueError, match="era"):
+        MediumSite(era="2019")
+
+
 @pytest.mark.parametrize(
     ("published", "text"),
     [
@@ -173,7 +178,8 @@ def test_the_homepage_has_ten_cards_and_a_strict_json_apollo_state(medium_site):
     collection = state["Collection:2615bd06b42e"]
     assert collection["__typename"] == "Collection"
     assert collection["slug"] == "netflix-techblog"
-    assert collection["domainOrSlug"] == collection["customDomain"] == "netflixtechblog.com"
+    assert collection["domain"] == "netflixtechblog.com"
+    assert collection["customDomainState"]["live"]["domain"] == "netflixtechblog.com"
     root_ref = state["ROOT_QUERY"][
         'collectionByDomainOrSlug({"domainOrSlug":"netflixtechblog.com"})'
     ]

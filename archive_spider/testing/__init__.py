@@ -1,1 +1,1 @@
-"""Test helpers that are also tools: a local Medium-like site."""
+"""Test helpers that are also tools: local Medium-like sites, one publication or a fleet."""

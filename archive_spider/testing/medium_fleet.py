@@ -1,11 +1,17 @@
 """Many synthetic Medium publications served at once on loopback, the way Medium serves them.
 
-A `MediumFleet` of `MediumSite`s runs two HTTP servers:
+A `MediumFleet` of `MediumSite`s (and `Author`s) runs two HTTP servers:
 
     medium_address (127.0.0.1), standing for medium.com under the name `medium.test`:
         GET  /robots.txt             one robots.txt for every publication
-        GET  /<slug>, /<slug>/...    a medium.com-hosted site's homepage, posts and tag pages
-        GET  /feed/<slug>            its RSS feed
+        GET  /<slug>, /<slug>/...    a medium.com-hosted site's homepage, posts and tag pages;
+                                     for a custom-domain site, 301 to the same path on
+                                     http://<domain>:<custom_port> (as medium.com/netflix-techblog
+                                     answers with netflixtechblog.com), or off Medium and the
+                                     publication to http://elsewhere.invalid/ for the slugs in
+                                     `redirect_offsite`
+        GET  /feed/<slug>            a medium.com-hosted site's RSS feed
+        GET  /@<username>            an author's profile page (2021 shape)
         POST /_/graphql              each operation answered by the publication it names
         anything else                404
     custom_address (127.0.0.2), serving each custom-domain site (`<name>.test`) by the
@@ -14,9 +20,9 @@ A `MediumFleet` of `MediumSite`s runs two HTTP servers:
 GraphQL is Medium-wide on both servers: an operation is answered by the site it names (by
 `ref.slug`, `ref.domain` or `ref.id`, by `domainOrSlug`, or by the post id it asks for), and
 one naming no site the way a MediumSite answers about a publication it is not. A request
-meets the faults of the site whose host it was sent to, or on medium.test of the first site
-its operations name. A crawler reaches the `.test` names through
-`archive_spider.testing.loopback.LoopbackResolver`.
+meets the faults of the site whose host or slug it was sent to, or on medium.test of the
+first site its operations name; profile pages meet none. A crawler reaches the `.test` names
+through `archive_spider.testing.loopback.LoopbackResolver`.
 
 From a shell (both servers on port 8080 if 127.0.0.2:8080 is free, else the custom domains
 on 8081):
@@ -30,10 +36,7 @@ from __future__ import annotations
 import argparse
 import csv
 import functools
-import json
 import logging
-import math
-import random
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -41,40 +44,37 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from .medium_site import (
-    GRAPHQL_PATH,
-    Answer,
-    Listener,
-    MediumSite,
-    Plan,
-    not_found,
-    operation_name,
-    robots_txt,
+from .author import Author
+from .faults import Faults
+from .feeds import robots_txt
+from .fleet_sites import (
+    CUSTOM_ADDRESS,
+    CUSTOM_SUFFIX,
+    MEDIUM_ADDRESS,
+    MEDIUM_HOST,
+    check_distinct,
+    invent_fleet,
 )
+from .graphql_answers import (
+    GRAPHQL_PATH,
+    answer_operation,
+    graphql_errors,
+    graphql_reply,
+    operation_name,
+    operations_of,
+)
+from .medium_site import ERAS, MediumSite
+from .pages import not_found
+from .rates import average_rate, highest_rate
+from .server import Answer, Listener, Plan, Reply, html_reply, json_reply, redirect
+from .synthetic import Catalog
+
+__all__ = ["Author", "FleetRequest", "MediumFleet", "average_rate", "highest_rate"]
 
 logger = logging.getLogger(__name__)
 
-MEDIUM_HOST = "medium.test"
-MEDIUM_ADDRESS = "127.0.0.1"
-CUSTOM_ADDRESS = "127.0.0.2"
-CUSTOM_SUFFIX = ".test"
-# First path segments of medium.test that are not publications.
-_RESERVED_SLUGS = frozenset({"", "feed", "_", "robots.txt"})
-
-# Words the synthetic publications are named with.
-_TOPICS = (
-    "engineering",
-    "design",
-    "data",
-    "product",
-    "security",
-    "mobile",
-    "platform",
-    "research",
-    "infrastructure",
-    "culture",
-)
-_KINDS = ("Blog", "Journal", "Notes", "Review", "Digest")
+ELSEWHERE = "http://elsewhere.invalid/"
+_NO_POSTS = Catalog.of([])
 
 
 class FleetRequest(NamedTuple):
@@ -90,33 +90,32 @@ class FleetRequest(NamedTuple):
     status: int
 
 
-class _UnknownPublication(MediumSite):
-    """Answers GraphQL as Medium does about a publication or post it does not have."""
-
-    def _is_this_publication(self, slug: Any, domain: Any, collection_id: Any = None) -> bool:
-        return False
-
-
 class MediumFleet:
     """`sites` served together: those with `domain=None` on medium.test, the others on their
-    custom domains (hostnames ending in `.test`). Slugs, custom domains, collection ids and
-    post ids must be distinct across the fleet."""
+    custom domains (hostnames ending in `.test`), and `authors`' profile pages on medium.test.
+    Slugs, custom domains, collection ids, usernames and post ids must be distinct across the
+    fleet. `redirect_offsite`: slugs of custom-domain sites whose medium.test path redirects
+    to http://elsewhere.invalid/ (changeable while the fleet runs)."""
 
     def __init__(
         self,
         sites: Sequence[MediumSite],
         *,
+        authors: Sequence[Author] = (),
+        redirect_offsite: Iterable[str] = (),
         medium_address: str = MEDIUM_ADDRESS,
         custom_address: str = CUSTOM_ADDRESS,
         port: int = 0,
     ) -> None:
         """`port`: of both servers (0: any free port); the custom domains take `port + 1`
         when `custom_address:port` is taken."""
-        _check_distinct(sites)
-        self.sites = list(sites)
+        check_distinct(sites, authors)
+        self.sites, self.authors = list(sites), list(authors)
+        self.redirect_offsite = set(redirect_offsite)
         self._on_medium = {site.slug: site for site in sites if site.domain is None}
+        self._elsewhere = {site.slug: site for site in sites if site.domain is not None}
         self._by_domain = {site.domain: site for site in sites if site.domain is not None}
-        self._unknown = _UnknownPublication(posts=0, name="", collection_id="", domain=None)
+        self._by_path = {author.path: author for author in authors}
         self.medium_address, self.custom_address = medium_address, custom_address
         self._port = port
         self._lock = threading.Lock()
@@ -131,37 +130,18 @@ class MediumFleet:
         posts: int | tuple[int, int] = (5, 40),
         seed: int = 0,
         custom_share: float = 0.5,
+        *,
+        era: str = "2025",
+        authors: int = 0,
         **options: Any,
     ) -> MediumFleet:
         """`count` invented publications, deterministic from `seed`: a `custom_share` of them
-        on custom domains (`<slug>.test`), spread evenly, the rest on medium.test. Each has
-        `posts` posts, or a number drawn from the inclusive range `(least, most)`. `options`
-        go to the constructor."""
-        if count < 0:
-            raise ValueError(f"count must be >= 0, got {count}")
-        if not 0 <= custom_share <= 1:
-            raise ValueError(f"custom_share must be between 0 and 1, got {custom_share}")
-        least, most = (posts, posts) if isinstance(posts, int) else posts
-        if not 0 <= least <= most:
-            raise ValueError(f"posts must be N or (least, most) with 0 <= least <= most: {posts}")
-        rng = random.Random(f"{seed}:fleet")
-        sites = []
-        for number in range(count):
-            topic = _TOPICS[number % len(_TOPICS)]
-            slug = f"{topic}-{number:02d}"
-            custom = math.floor((number + 1) * custom_share) > math.floor(number * custom_share)
-            sites.append(
-                MediumSite(
-                    posts=rng.randint(least, most),
-                    seed=seed * count + number,
-                    name=f"{topic.title()} {_KINDS[number % len(_KINDS)]} {number:02d}",
-                    collection_id=f"{rng.getrandbits(48):012x}",
-                    slug=slug,
-                    domain=slug + CUSTOM_SUFFIX if custom else None,
-                    account=f"{topic.title()} Team {number:02d}",
-                )
-            )
-        return cls(sites, **options)
+        on custom domains (`<slug>.test`), spread evenly, the rest on medium.test, their
+        homepages of `era`. Each has `posts` posts, or a number drawn from the inclusive
+        range `(least, most)`. Author k (k < `authors`) publishes sites 2k and 2k+1 and has
+        personal posts. `options` go to the constructor."""
+        sites, people = invent_fleet(count, posts, seed, custom_share, era=era, authors=authors)
+        return cls(sites, authors=people, **options)
 
     # Control ------------------------------------------------------------------------------
 
@@ -216,6 +196,14 @@ class MediumFleet:
         if site.domain is None:
             return f"http://{MEDIUM_HOST}:{self.medium_port}/{site.slug}"
         return f"http://{site.domain}:{self.custom_port}/"
+
+    def medium_url(self, site: MediumSite) -> str:
+        """`site` under its slug on medium.test, which a custom-domain site answers with a 301."""
+        return f"http://{MEDIUM_HOST}:{self.medium_port}/{site.slug}"
+
+    def author_url(self, author: Author) -> str:
+        """The profile page of `author`: http://medium.test:<port>/@<username>."""
+        return f"http://{MEDIUM_HOST}:{self.medium_port}{author.path}"
 
     def write_publications_csv(
         self, path: Path | str, parts: Mapping[str, int] | None = None
@@ -280,12 +268,22 @@ class MediumFleet:
 
     def _answer_on_medium(self, method: str, path: str, body: bytes, host: str | None) -> Plan:
         route = urlsplit(path).path
+        segments = route.split("/")
+        first = segments[1] if len(segments) > 1 else ""
+        origin = f"http://{MEDIUM_HOST}:{self.medium_port}"
         if route == "/robots.txt":
-            return Plan(robots_txt(f"http://{MEDIUM_HOST}:{self.medium_port}"))
+            return Plan(robots_txt(origin))
         if route == GRAPHQL_PATH:
             site = self._graphql_lead(body)
+            if site is None:
+                return Plan(self._graphql_of_nobody(method, body))
+        elif author := self._by_path.get(route.rstrip("/")):
+            return Plan(html_reply(200, author.page(origin)))
+        elif site := self._elsewhere.get(first):
+            return site.answer(method, path, body, host, instead=self._redirect(site, path))
         else:
-            site = self._on_medium.get(_slug_of(route))
+            feed = first == "feed" and len(segments) > 2  # /feed/<slug>
+            site = self._on_medium.get(segments[2] if feed else first)
         if site is None:
             return Plan(not_found())
         return site.answer(method, path, body, host, answer_operation=self._answer_operation)
@@ -296,88 +294,38 @@ class MediumFleet:
             return Plan(not_found())
         return site.answer(method, path, body, host, answer_operation=self._answer_operation)
 
-    def _graphql_lead(self, body: bytes) -> MediumSite:
+    def _redirect(self, site: MediumSite, path: str) -> Reply:
+        """medium.test/<slug>/<rest> of a custom-domain site: 301 to <domain>/<rest>."""
+        if site.slug in self.redirect_offsite:
+            return redirect(301, ELSEWHERE)
+        rest = path[len(site.slug) + 1 :].lstrip("/")
+        return redirect(301, f"http://{site.domain}:{self.custom_port}/{rest}")
+
+    def _graphql_lead(self, body: bytes) -> MediumSite | None:
         """The site whose faults a GraphQL request meets: the first one its operations name."""
-        named = (self._site_named_by(operation) for operation in _operations(body))
-        return next((site for site in named if site is not None), self._unknown)
+        named = (self._site_named_by(operation) for operation in operations_of(body))
+        return next((site for site in named if site is not None), None)
+
+    def _graphql_of_nobody(self, method: str, body: bytes) -> Reply:
+        """The answer to a GraphQL request that names no site of the fleet."""
+        if method != "POST":
+            return json_reply(405, graphql_errors("GET is not supported, use POST"))
+        return graphql_reply(body, self._answer_operation)
 
     def _answer_operation(self, operation: dict) -> dict:
-        return (self._site_named_by(operation) or self._unknown).answer_operation(operation)
+        site = self._site_named_by(operation)
+        if site is None:
+            return answer_operation(operation, None, _NO_POSTS, Faults())
+        return site.answer_operation(operation)
 
     def _site_named_by(self, operation: dict) -> MediumSite | None:
         return next((site for site in self.sites if site.is_named_by(operation)), None)
-
-
-# Helpers ----------------------------------------------------------------------------------
-
-
-def highest_rate(times: Sequence[float], window_seconds: float) -> float:
-    """The most of `times` inside one window [t, t + window_seconds), per second."""
-    if window_seconds <= 0:
-        raise ValueError(f"window_seconds must be > 0, got {window_seconds}")
-    ordered = sorted(times)
-    most = start = 0
-    for end, moment in enumerate(ordered):
-        while moment - ordered[start] >= window_seconds:
-            start += 1
-        most = max(most, end - start + 1)
-    return most / window_seconds
-
-
-def average_rate(times: Sequence[float]) -> float:
-    """Intervals between `times` per second of their span: 0.0 for fewer than two times,
-    infinite for several at one instant."""
-    if len(times) < 2:
-        return 0.0
-    span = max(times) - min(times)
-    return (len(times) - 1) / span if span > 0 else math.inf
 
 
 def _started(listener: Listener | None) -> Listener:
     if listener is None:
         raise RuntimeError("the fleet is not started")
     return listener
-
-
-def _operations(body: bytes) -> list[dict]:
-    """The operations of a GraphQL body (a JSON array, or one object); none if malformed."""
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return []
-    operations = payload if isinstance(payload, list) else [payload]
-    return [operation for operation in operations if isinstance(operation, dict)]
-
-
-def _slug_of(route: str) -> str:
-    """The publication a medium.test path is about: /<slug>/... or /feed/<slug>."""
-    segments = route.split("/")
-    if len(segments) > 2 and segments[1] == "feed":
-        return segments[2]
-    return segments[1] if len(segments) > 1 else ""
-
-
-def _check_distinct(sites: Sequence[MediumSite]) -> None:
-    """Raise ValueError unless the sites can be told apart the way the fleet routes."""
-    for site in sites:
-        if site.domain is None and site.slug in _RESERVED_SLUGS:
-            raise ValueError(f"slug {site.slug!r} is a path of medium.test itself")
-        if site.domain is not None and (
-            not site.domain.endswith(CUSTOM_SUFFIX) or site.domain == MEDIUM_HOST
-        ):
-            raise ValueError(f"custom domain {site.domain!r} must end in {CUSTOM_SUFFIX}")
-    kinds = {
-        "slug": [site.slug for site in sites],
-        "custom domain": [site.domain for site in sites if site.domain is not None],
-        "collection id": [site.collection_id for site in sites],
-        "post id": [post.id for site in sites for post in site.posts],
-    }
-    for kind, values in kinds.items():
-        seen: set[str] = set()
-        for value in values:
-            if value in seen:
-                raise ValueError(f"{kind} {value!r} appears twice in the fleet")
-            seen.add(value)
 
 
 # Command line -----------------------------------------------------------------------------
@@ -413,12 +361,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--custom-share", type=float, default=0.5, help="share on custom domains (default 0.5)"
     )
+    parser.add_argument("--era", choices=ERAS, default="2025", help="homepage shape")
+    parser.add_argument(
+        "--authors", type=int, default=0, help="authors with profile pages (default 0)"
+    )
     parser.add_argument(
         "--csv", type=Path, required=True, help="write the publication list (url,name,part) here"
     )
     args = parser.parse_args(argv)
     fleet = MediumFleet.synthetic(
-        args.publications, args.posts, args.seed, args.custom_share, port=args.port
+        args.publications,
+        args.posts,
+        args.seed,
+        args.custom_share,
+        era=args.era,
+        authors=args.authors,
+        port=args.port,
     )
     with fleet:
         fleet.write_publications_csv(args.csv)
@@ -428,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{fleet.custom_address}:{fleet.custom_port}",
             flush=True,
         )
+        for author in fleet.authors:
+            print(f"profile of {author.name}: {fleet.author_url(author)}", flush=True)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
