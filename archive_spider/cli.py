@@ -159,6 +159,10 @@ def crawl(
     elif not quiet:
         click.echo(report.summary())
     walks = report.walks
+    if not quiet and not as_json:
+        for source, walk in walks.items():
+            for warning in walk.get("warnings", ()):
+                click.echo(f"warning: {source}: {warning}", err=True)
     if len(walks) > 1:
         for source, walk in walks.items():
             if walk["error"]:

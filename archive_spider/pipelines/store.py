@@ -144,7 +144,12 @@ class StorePipeline:
         )
         self.archive.commit()
         walks = self.stats.get_value("archive/walks") or {}
-        walks[walk.source] = {"crawl_id": walk.crawl_id, **walk.counts(), **outcome.as_dict()}
+        walks[walk.source] = {
+            "crawl_id": walk.crawl_id,
+            **walk.counts(),
+            **outcome.as_dict(),
+            "warnings": walk.warnings(),
+        }
         self.stats.set_value("archive/walks", walks)
 
     def close_spider(self):

@@ -45,7 +45,7 @@ from ..sources.capture import looks_like_capture, parse_capture
 from ..sources.feeds import FeedError, parse_rss, parse_sitemap
 from ..sources.page import read_page
 from ..sources.post_nodes import BadPublication
-from .walk import Walk, WalkStopped, walk_step
+from .walk import SOURCE_FAILURE, Walk, WalkStopped, walk_step
 
 SITEMAP_PATH = "/sitemap/sitemap.xml"
 FEED_PATH = "/feed"
@@ -53,6 +53,10 @@ FEED_PATH = "/feed"
 
 def is_web_url(source: str) -> bool:
     return urlsplit(source).scheme in ("http", "https")
+
+
+def host_of(url: str) -> str | None:
+    return urlsplit(url).hostname
 
 
 def source_url(source: str) -> str:
@@ -245,13 +249,14 @@ class CollectionSpider(scrapy.Spider):
         """One source of a page failed while another gave its posts: warn, count, go on."""
         for stats in (self.crawler.stats, walk):
             stats.inc_value(f"archive/source_failed/{source}")
+        walk.stats.setdefault(f"{SOURCE_FAILURE}{source}", message)
         self.logger.warning("the %s source failed: %s", source, message)
 
     def check_arrival(self, response, walk, publication) -> None:
         """A walk redirected to another host must have arrived at its publication's domain."""
         first = response.meta.get("redirect_urls", [response.url])[0]
-        arrived = urlsplit(response.url).hostname
-        if arrived == urlsplit(first).hostname:
+        arrived = host_of(response.url)
+        if arrived == host_of(first):
             return
         if publication is None or publication.domain != arrived:
             self.fail(
@@ -542,6 +547,14 @@ class CollectionSpider(scrapy.Spider):
         for stats in (self.crawler.stats, walk):
             stats.set_value("archive/last_failure", f"{request.url}: {reason}")
             stats.inc_value("archive/failed_requests")
+        moved_from = request.meta.get("redirect_urls", [request.url])[0]
+        if request.callback == self.parse and host_of(moved_from) != host_of(request.url):
+            self.fail(
+                walk,
+                "offsite_redirect",
+                f"{moved_from} redirected to {request.url}, which failed ({reason}): "
+                "not the publication's own domain",
+            )
         if failure.check(HttpError):
             status = failure.value.response.status
             if status in (404, 410) and request.callback == self.parse:

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 
 from ..items import Publication
 
+# Stats key prefix of the first failure of each source of a walk's pages.
+SOURCE_FAILURE = "archive/source_failure/"
+
 
 class WalkStopped(Exception):
     """Raised inside a callback once its walk has failed: the walk sends nothing more."""
@@ -72,6 +75,15 @@ class Walk:
             "source_failures": self._counts_json("archive/source_failed/"),
             "disagreements": self._counts_json("archive/disagreements/"),
         }
+
+    def warnings(self) -> list[str]:
+        """One line per source that failed on some page while the others gave its posts."""
+        return [
+            f"the {key[len(SOURCE_FAILURE) :]} source failed ({message}); "
+            "its posts came from the other sources"
+            for key, message in sorted(self.stats.items())
+            if key.startswith(SOURCE_FAILURE)
+        ]
 
     def _counts_json(self, prefix: str) -> str | None:
         """The counts under `prefix`, by the rest of their key, as JSON (None when none)."""

@@ -21,7 +21,9 @@ class Faults:
                      "reset" (connection closed without an answer), "timeout" (the answer
                      waits `timeout_seconds`), "truncated" (half the body, full
                      Content-Length, then the connection closes)
-    challenge        every request gets Cloudflare's 403 "Just a moment..." page
+    challenge        every request gets Cloudflare's "Just a moment..." page, with status
+                     `challenge_status` (403; Cloudflare also challenges with 200, and then
+                     sends no `cf-mitigated` header: only the content tells)
     schema_drift     both listing operations answer "Cannot query field ..." errors
     refuse_primary   a body with PublicationContentDataQuery answers 400 with errors
     offsite_redirect GET / answers 302 to http://example.invalid/
@@ -39,6 +41,7 @@ class Faults:
     timeout_seconds: float = 10.0
     robots: bool = False
     challenge: bool = False
+    challenge_status: int = 403
     schema_drift: bool = False
     refuse_primary: bool = False
     offsite_redirect: bool = False

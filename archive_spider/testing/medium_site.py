@@ -268,7 +268,7 @@ class MediumSite:
         if faults.gone:
             return pages.not_found()
         if faults.challenge:
-            return pages.challenge(self.publication.public_host)
+            return pages.challenge(self.publication.public_host, faults.challenge_status)
         return None
 
     def _route(

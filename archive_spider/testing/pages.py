@@ -307,8 +307,9 @@ def not_found() -> Reply:
     return html_reply(404, simple_page("Page not found | Medium", body))
 
 
-def challenge(domain: str) -> Reply:
-    """Cloudflare's managed challenge, as non-browser clients of Medium get it."""
+def challenge(domain: str, status: int = 403) -> Reply:
+    """Cloudflare's managed challenge, as non-browser clients of Medium get it (with status
+    200 it comes without its `cf-mitigated` header)."""
     ray = f"{random.getrandbits(64):016x}-AMS"
     body = (
         '<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>'
@@ -324,10 +325,11 @@ def challenge(domain: str) -> Reply:
         f'<div class="footer">Ray ID: <code>{ray}</code> Performance &amp; security by '
         "Cloudflare</div></body></html>"
     )
+    mitigated = (("cf-mitigated", "challenge"),) if status != 200 else ()
     return html_reply(
-        403,
+        status,
         body,
-        ("cf-mitigated", "challenge"),
+        *mitigated,
         ("cf-ray", ray),
         ("Cache-Control", "private, max-age=0, no-store, no-cache, must-revalidate"),
     )
