@@ -64,10 +64,10 @@ from archive_spider.items import MAX_READ_MINUTES, PRECISIONS, Post
 from archive_spider.pipelines.validate import rejection
 from archive_spider.sources import LayoutChanged, graphql
 from archive_spider.sources.apollo import ApolloStateError, parse_apollo, read_apollo_state
-from archive_spider.sources.post_nodes import BadPublication
 from archive_spider.sources.capture import parse_capture
 from archive_spider.sources.cards import parse_cards_report
 from archive_spider.sources.feeds import FeedError, parse_rss, parse_sitemap
+from archive_spider.sources.post_nodes import BadPublication
 from archive_spider.spiders.collection import CollectionSpider
 
 FIXTURES = Path(__file__).parent / "fixtures"
