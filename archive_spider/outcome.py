@@ -64,10 +64,13 @@ def judge(stats: dict, reason: str) -> Outcome:
     failed_pages = lost + stats.get("spider_exceptions/count", 0)
     if posts == 0 and not failed_pages:
         return Outcome("failed", EXIT_FAILED, "the run found zero posts")
-    if failed_pages or stats.get("log_count/ERROR", 0):
+    if failed_pages:
         last = stats.get("archive/last_failure")
         why = f" (last: {last})" if last else ""
         return Outcome(
             "partial", EXIT_PARTIAL, f"{failed_pages} page(s) failed{why}; run again to complete"
         )
+    if stats.get("log_count/ERROR", 0):
+        last = stats.get("archive/last_error") or "an error was logged"
+        return Outcome("partial", EXIT_PARTIAL, f"{last}; some posts may be missing")
     return Outcome("ok", EXIT_OK, None)

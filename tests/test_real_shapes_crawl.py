@@ -9,6 +9,7 @@ import pytest
 from helpers import FLEET_POST_FIELDS, dump, expected_posts, query, run_cli, stored_posts
 
 from archive_spider.testing.medium_fleet import MediumFleet
+from archive_spider.testing.server import Listener, Plan, html_reply
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SETTINGS = (
@@ -136,3 +137,41 @@ def test_a_saved_cloudflare_page_exits_3(tmp_path, name):
     (line,) = result.stderr.splitlines()
     assert "saved Cloudflare challenge page" in line and name in line
     assert not db.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "message"),
+    [
+        ("bad-domain.html", 1, "has a domain that is not a host: 'not a host/name'"),
+        ("two-collections.html", 1, "the page names two publications"),
+        ("missing-posts.html", 4, "lists 2 post(s) it does not hold"),
+    ],
+)
+def test_a_bad_saved_page_gets_one_line_and_its_exit_code(tmp_path, name, code, message):
+    db = tmp_path / "bad.db"
+    result = run_cli("crawl", str(FIXTURES / "shapes" / name), "--db", str(db), "--quiet")
+    assert result.returncode == code, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: ") and message in line
+    stored = query(db, "SELECT count(*) FROM posts")[0][0] if db.exists() else 0
+    assert stored == (1 if name == "missing-posts.html" else 0)
+
+
+def test_a_live_page_that_names_no_publication_fails_after_keeping_its_posts(tmp_path):
+    page = (FIXTURES / "shapes" / "publication-2025.html").read_text(encoding="utf-8")
+    nameless = page.replace("window.__APOLLO_STATE__", "window.__OTHER_STATE__")
+
+    def answer(method, path, body, host):
+        found = path == "/"
+        return Plan(html_reply(200 if found else 404, nameless if found else ""))
+
+    server = Listener(("127.0.0.1", 0), answer, "nameless")
+    try:
+        db = tmp_path / "nameless.db"
+        url = f"http://127.0.0.1:{server.port}/"
+        result = crawl(url, db, "2025-11-06T12:00:00Z", "--quiet")
+    finally:
+        server.stop()
+    assert result.returncode == 1, result.stderr
+    assert "names no publication and no author" in result.stderr
+    assert query(db, "SELECT count(*), count(publication) FROM posts") == [(3, 0)]

@@ -578,6 +578,8 @@ class CollectionSpider(scrapy.Spider):
     def log_error(self, walk, message: str) -> None:
         """Log an error of `walk` (it makes the walk's run partial)."""
         walk.inc_value("log_count/ERROR")
+        for stats in (self.crawler.stats, walk):
+            stats.set_value("archive/last_error", message)
         self.logger.error(message)
 
     def fail(self, walk, kind: str, message: str):
