@@ -80,7 +80,16 @@ def main() -> None:
 @click.option(
     "--full",
     is_flag=True,
-    help="Walk the whole listing and every sitemap even if the archive is up to date.",
+    help="Walk the whole listing and read every day sitemap even if the archive is up to "
+    "date (about one request per publishing day).",
+)
+@click.option(
+    "--audit",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="Also read N day sitemaps each publication's last runs read least recently: a "
+    "weekly --audit checks every day in turn.",
 )
 @click.option(
     "--setting",
@@ -111,6 +120,7 @@ def crawl(
     part,
     as_of,
     full,
+    audit,
     settings,
     wait,
     quiet,
@@ -137,7 +147,11 @@ def crawl(
         check_database(db_path)
     except StorageError as error:
         raise UsageProblem(str(error)) from error
-    overrides = {"ARCHIVE_PROGRESS": progress_mode(quiet or as_json), "ARCHIVE_LOCK_WAIT": wait}
+    overrides = {
+        "ARCHIVE_PROGRESS": progress_mode(quiet or as_json),
+        "ARCHIVE_LOCK_WAIT": wait,
+        "ARCHIVE_AUDIT": audit,
+    }
     overrides.update(parse_setting(text) for text in settings)
     try:
         with hold_lock(db_path, wait):
@@ -241,6 +255,11 @@ def status(db_path, runs, as_json, expected_list, max_age):
         f"last good run finished {report['last_ok_finished'] or 'never'}"
         + (f" ({report['hours_since_last_ok']:.1f} h ago)" if report["last_ok_finished"] else "")
     )
+    for days in report["sitemap_days"]:
+        click.echo(
+            f"  {days['name'] or days['publication']}: sitemap days audited "
+            f"{days['read']}/{days['days']}, oldest audit {(days['oldest_read'] or 'never')[:10]}"
+        )
     for run in report["runs"]:
         click.echo(
             f"  #{run['id']} {run['started']} {run['status']:<11} {run['source']}: "

@@ -1,5 +1,5 @@
 """The items every source yields: one `Post` per card rendering, the `Publication`s a page
-names, and one `Page` per page."""
+names, what cross-checks read (`CrossCheck`, `SitemapIndex`), and one `Page` per page."""
 
 from __future__ import annotations
 
@@ -68,12 +68,35 @@ class Publication:
         return f"https://medium.com/{self.slug}" if self.slug else None
 
 
+@dataclass(frozen=True)
+class CrossCheck:
+    """What a cross-check of `publication` read (`read`) or failed to read (not `read`) at
+    `at`: day sitemaps by path (kind "sitemap") or posts by id (kind "post"). The next run
+    reads again what was not read."""
+
+    publication: str
+    kind: str
+    keys: tuple[str, ...]
+    read: bool
+    at: str
+
+
+@dataclass(frozen=True)
+class SitemapIndex:
+    """The children a publication's sitemap index lists: (path, day or None, lastmod or
+    None) each, kept to know which days were ever read."""
+
+    publication: str
+    children: tuple[tuple[str, str | None, str | None], ...]
+
+
 @dataclass
 class Page:
     """Marks the end of a page: the renderings before it are committed together.
 
     `kind` is "capture" (a block of a capture file), "homepage", "listing" (a GraphQL
-    listing page) or "by_id" (posts fetched by id). A listing page carries the request
+    listing page), "by_id" (posts fetched by id) or "crosscheck" (a sitemap or feed: only
+    what it read, not counted as a page). A listing page carries the request
     for the next page in `follow`; the spider decides whether to send it once the page is
     stored. `walk` is the publication's chain in the run the page belongs to.
     """

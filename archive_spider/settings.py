@@ -4,14 +4,18 @@ BOT_NAME = "archive_spider"
 SPIDER_MODULES = ["archive_spider.spiders"]
 NEWSPIDER_MODULE = "archive_spider.spiders"
 
-# Where posts are stored, and the time relative dates ("2d ago") are resolved against
-# (ISO 8601; empty: the moment the crawl starts, UTC).
+# Where posts are stored.
 ARCHIVE_DB = "archive.db"
-ARCHIVE_AS_OF = ""
 # Seconds a crawl waits for another process writing the same archive before giving up.
 ARCHIVE_LOCK_WAIT = 0.0
 # Posts per GraphQL listing page: Medium allows up to 100, and fewer requests is politer.
 ARCHIVE_PAGE_SIZE = 100
+# The sitemap cross-check reads the day sitemaps that may hold something new, plus a few
+# others in rotation, least recently read first: ARCHIVE_AUDIT_REQUESTS of them on a
+# publication's first walk, and ARCHIVE_AUDIT (`crawl --audit N`) on any walk. A weekly
+# run with --audit checks every day in turn without reading hundreds each run.
+ARCHIVE_AUDIT_REQUESTS = 10
+ARCHIVE_AUDIT = 0
 
 # Politeness: Medium sits behind Cloudflare and asks crawlers to go gently. Every host a
 # publication is served from (medium.com and custom domains alike) is one operator: all

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
@@ -253,9 +253,14 @@ def _v4_publications(db: sqlite_utils.Database) -> None:
 
 
 def _v5_source_checks(db: sqlite_utils.Database) -> None:
-    """What each run saw of its sources: those that failed, and where two disagreed."""
+    """What each run saw of its sources: those that failed, where two disagreed, and when
+    each day sitemap was last read (the cross-check reads a few a run, in rotation)."""
     db["crawls"].add_column("source_failures", str)
     db["crawls"].add_column("disagreements", str)
+    db["sitemap_days"].create(
+        {"publication": str, "key": str, "day": str, "lastmod": str, "read_at": str},
+        pk=("publication", "key"),
+    )
 
 
 # MIGRATIONS[n] brings a database from schema version n to n + 1.
@@ -612,6 +617,40 @@ class Archive:
             [(publication, kind, key) for key in keys],
         )
 
+    def note_sitemaps(self, publication: str, children) -> None:
+        """Remember the children a sitemap index lists: (key, day, lastmod) each."""
+        self.begin()
+        self.conn.executemany(
+            "INSERT INTO sitemap_days (publication, key, day, lastmod) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO UPDATE SET day = excluded.day, lastmod = excluded.lastmod",
+            [(publication, key, day, lastmod) for key, day, lastmod in children],
+        )
+
+    def mark_sitemaps_read(self, publication: str, keys, at: str) -> None:
+        self.begin()
+        self.conn.executemany(
+            "INSERT INTO sitemap_days (publication, key, read_at) VALUES (?, ?, ?) "
+            "ON CONFLICT DO UPDATE SET read_at = excluded.read_at",
+            [(publication, key, at) for key in keys],
+        )
+
+    def sitemaps_read(self, publication: str) -> dict[str, datetime]:
+        """When each child of the publication's sitemap index was last read."""
+        rows = self.conn.execute(
+            "SELECT key, read_at FROM sitemap_days WHERE publication = ? AND read_at IS NOT NULL",
+            (publication,),
+        )
+        return {key: isoparse(read_at) for key, read_at in rows}
+
+    def post_days(self, publication: str) -> set[date]:
+        """The days the publication's archived posts were published on (exact dates only)."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT substr(published, 1, 10) FROM posts "
+            "WHERE publication = ? AND published_precision = 'exact'",
+            (publication,),
+        )
+        return {date.fromisoformat(day) for (day,) in rows}
+
     def crawls(self, limit: int = 10) -> list[dict]:
         rows = self.conn.execute("SELECT * FROM crawls ORDER BY id DESC LIMIT ?", (limit,))
         return [dict(row) for row in rows]
@@ -686,6 +725,7 @@ def archive_status(path: Path, runs: int = 10) -> dict:
             ).fetchone()[0]
             recent = conn.execute("SELECT * FROM crawls ORDER BY id DESC LIMIT ?", (runs,))
             recent = [dict(row) for row in recent]
+            sitemaps = _sitemap_coverage(conn)
         except sqlite3.OperationalError as error:
             raise StorageError(f"{path} is not an archive ({error})") from error
     age = (datetime.now(timezone.utc) - isoparse(last_ok)).total_seconds() if last_ok else None
@@ -695,7 +735,22 @@ def archive_status(path: Path, runs: int = 10) -> dict:
         "last_ok_finished": last_ok,
         "hours_since_last_ok": age / 3600 if age is not None else None,
         "runs": recent,
+        "sitemap_days": sitemaps,
     }
+
+
+def _sitemap_coverage(conn: sqlite3.Connection) -> list[dict]:
+    """Per publication: the day sitemaps its index lists, how many were ever read, the
+    oldest last read (an archive from before schema 5 has none)."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sitemap_days'").fetchone():
+        return []
+    rows = conn.execute(
+        "SELECT s.publication, p.name, count(*) AS days, count(s.read_at) AS read, "
+        "min(s.read_at) AS oldest_read FROM sitemap_days s "
+        "LEFT JOIN publications p ON p.id = s.publication "
+        "WHERE s.day IS NOT NULL GROUP BY s.publication ORDER BY p.name, s.publication"
+    )
+    return [dict(row) for row in rows]
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,8 @@ def crawl_command(site: MediumSite, db: Path, *, retry_times: int, page_size: in
         "DOWNLOAD_TIMEOUT": DOWNLOAD_TIMEOUT,
         "RETRY_TIMES": retry_times,
         "ARCHIVE_PAGE_SIZE": page_size,
+        # A first walk audits every day sitemap, so that faults meet the cross-checks too.
+        "ARCHIVE_AUDIT_REQUESTS": 1000,
     }
     command = cli_command("crawl", site.url, "--db", str(db))
     command += ["--as-of", site.now.isoformat(), "--quiet"]

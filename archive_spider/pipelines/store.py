@@ -14,7 +14,7 @@ from pathlib import Path
 from scrapy import signals
 
 from ..dates import format_instant
-from ..items import Page, Publication
+from ..items import CrossCheck, Page, Publication, SitemapIndex
 from ..lock import Locked, hold_lock
 from ..outcome import judge, record_fatal
 from ..storage import Archive
@@ -73,6 +73,12 @@ class StorePipeline:
         if isinstance(item, Page):
             self._store_page(item)
             return item
+        if isinstance(item, CrossCheck):
+            self._store_crosscheck(item)
+            return item
+        if isinstance(item, SitemapIndex):
+            self.archive.note_sitemaps(item.publication, item.children)
+            return item
         if isinstance(item, Publication):
             self.archive.save_publication(
                 id=item.id,
@@ -92,10 +98,20 @@ class StorePipeline:
             self.stats.inc_value("archive/changes", len(saved.changes))
         return item.post
 
+    def _store_crosscheck(self, check: CrossCheck) -> None:
+        """Forget what a cross-check has now read, or remember what it could not."""
+        if not check.read:
+            self.archive.add_pending(check.publication, check.kind, check.keys, check.at)
+            return
+        self.archive.drop_pending(check.publication, check.kind, check.keys)
+        if check.kind == "sitemap":
+            self.archive.mark_sitemaps_read(check.publication, check.keys, check.at)
+
     def _store_page(self, page: Page) -> None:
         walk = page.walk
         counts, self.page_counts = self.page_counts, {}
-        counts["archive/pages"] = 1
+        if page.kind != "crosscheck":
+            counts["archive/pages"] = 1
         counts["archive/renderings"] = page.renderings
         for key, count in counts.items():
             walk.inc_value(key, count)

@@ -5,10 +5,10 @@
 
 Each source or listed publication is walked as its own chain of requests (a `Walk`), with
 its own run row. A live publication is read in this order: its homepage (cards and Apollo
-state, which name the publication), Medium's GraphQL listing page by page, then the sitemap
-(custom domains only) and on full walks the RSS feed as cross-checks; ids they name that are
-not archived are fetched by id. Each listing page is stored before the next is requested:
-once a whole page holds only known, unchanged posts, an incremental run stops paging.
+state, which name the publication), Medium's GraphQL listing page by page (`listing.py`),
+then the cross-checks (`crosschecks.py`): the sitemap (custom domains only), on first and
+full walks the RSS feed, and by id the posts they name that are not archived. Failures are
+handled in `failures.py`. An author's page is archived as it is: it has no listing.
 
 With `parts` > 1 the run crawls one stable share of the list and divides the politeness
 budget (DOWNLOAD_DELAY, the delay between two requests to Medium) by the number of parts.
@@ -16,23 +16,17 @@ budget (DOWNLOAD_DELAY, the delay between two requests to Medium) by the number 
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
-from dateutil.parser import isoparse
-from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import CloseSpider, DownloadCancelledError
 from scrapy.settings import SETTINGS_PRIORITIES
-from scrapy.spidermiddlewares.httperror import HttpError
 
 from ..dates import format_instant, parse_reference
 from ..items import Page
 from ..middlewares import MOVE_ALLOWED
-from ..outcome import record_fatal
 from ..pipelines.store import PAGE_STORED, StorePipeline
 from ..publications import (
     normalize_publication_url,
@@ -42,21 +36,16 @@ from ..publications import (
 )
 from ..sources import LayoutChanged, graphql
 from ..sources.capture import looks_like_capture, parse_capture
-from ..sources.feeds import FeedError, parse_rss, parse_sitemap
 from ..sources.page import read_page
 from ..sources.post_nodes import BadPublication
-from .walk import SOURCE_FAILURE, Walk, WalkStopped, walk_step
-
-SITEMAP_PATH = "/sitemap/sitemap.xml"
-FEED_PATH = "/feed"
+from .crosschecks import CrossChecks
+from .failures import Failures, host_of
+from .listing import ListingSteps
+from .walk import SOURCE_FAILURE, Walk, walk_step
 
 
 def is_web_url(source: str) -> bool:
     return urlsplit(source).scheme in ("http", "https")
-
-
-def host_of(url: str) -> str | None:
-    return urlsplit(url).hostname
 
 
 def source_url(source: str) -> str:
@@ -64,12 +53,6 @@ def source_url(source: str) -> str:
     if urlsplit(source).scheme in ("http", "https", "file"):
         return source
     return Path(source).resolve().as_uri()
-
-
-def sitemap_key(url: str) -> str:
-    """A sitemap's path (and query): what names it whatever host it was fetched from."""
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def listed_walks(sources, publications, part, parts) -> list[Walk]:
@@ -85,7 +68,9 @@ def listed_walks(sources, publications, part, parts) -> list[Walk]:
     return list(unique.values())
 
 
-class CollectionSpider(scrapy.Spider):
+class CollectionSpider(ListingSteps, CrossChecks, Failures, scrapy.Spider):
+    """Routes each answer of a walk to its parser; the steps live in the mixins."""
+
     name = "collection"
 
     def __init__(
@@ -164,8 +149,8 @@ class CollectionSpider(scrapy.Spider):
             yield self.request(walk, source_url(walk.source), self.parse, meta={MOVE_ALLOWED: True})
 
     def request(self, walk: Walk, url: str, callback, **kwargs) -> scrapy.Request:
-        """A request of `walk`, counted as pending until it is answered."""
-        walk.pending += 1
+        """A request of `walk`, counted in flight until it is answered."""
+        walk.in_flight += 1
         cb_kwargs = {"walk": walk, **kwargs.pop("cb_kwargs", {})}
         return scrapy.Request(
             url,
@@ -177,9 +162,9 @@ class CollectionSpider(scrapy.Spider):
         )
 
     def answered(self, walk: Walk) -> None:
-        """A request of `walk` is done: with nothing else pending, the walk ends."""
-        walk.pending -= 1
-        if walk.pending > 0 or walk.finished or self.closing:
+        """A request of `walk` is done: with nothing else in flight, the walk ends."""
+        walk.in_flight -= 1
+        if walk.in_flight > 0 or walk.finished or self.closing:
             return
         if walk.missing and not walk.stopped:
             self.fetch_missing(walk)
@@ -275,320 +260,3 @@ class CollectionSpider(scrapy.Spider):
             walk.missing.update(ids)
             return
         self.log_error(walk, f"{url} lists {len(ids)} post(s) it does not hold: {shown}")
-
-    # The listing ---------------------------------------------------------------------------
-
-    def listing_request(self, walk, operation: str, cursor: str | None, number: int):
-        page_size = self.settings.getint("ARCHIVE_PAGE_SIZE")
-        publication = walk.publication
-        if operation == graphql.PUBLICATION_POSTS:
-            body = graphql.publication_posts_body(
-                slug=publication.slug, domain=publication.domain, first=page_size, after=cursor
-            )
-        else:
-            body = graphql.homepage_posts_body(
-                domain_or_slug=publication.domain or publication.slug,
-                limit=page_size,
-                from_=cursor,
-            )
-        return self.graphql_request(
-            walk,
-            body,
-            operation,
-            callback=self.parse_listing,
-            cb_kwargs={"operation": operation, "cursor": cursor, "number": number},
-        )
-
-    def graphql_request(self, walk, body, operation, **kwargs):
-        return self.request(
-            walk,
-            urljoin(walk.origin, graphql.GRAPHQL_PATH),
-            method="POST",
-            body=json.dumps(body),
-            headers=graphql.headers(self.publication_origin(walk), operation),
-            # A refused operation answers 400 with GraphQL errors: read them, then fall back.
-            meta={"handle_httpstatus_list": [400]},
-            **kwargs,
-        )
-
-    @staticmethod
-    def publication_origin(walk) -> str:
-        domain = walk.publication.domain if walk.publication else None
-        return f"https://{domain}" if domain else walk.origin
-
-    @walk_step
-    def parse_listing(self, response, walk, operation, cursor, number):
-        payload = self.decode_json(response)
-        if payload is None:
-            yield from self.retry(response, walk, "invalid JSON")
-            return
-        parse = (
-            graphql.parse_publication_posts
-            if operation == graphql.PUBLICATION_POSTS
-            else graphql.parse_homepage_posts
-        )
-        try:
-            page = parse(payload, seen_at=self.seen_at, publication=walk.publication)
-        except graphql.SchemaDrift as error:
-            yield from self.refused(walk, operation, number, str(error))
-            return
-        self.count_rejected(page.rejected)
-        new = {post.id for post in page.posts} - walk.listed
-        walk.stale_pages = 0 if new else walk.stale_pages + 1
-        walk.listed.update(post.id for post in page.posts)
-        yield from page.posts
-        follow = None
-        if page.next_cursor is not None:
-            seen = walk.cursors.setdefault(operation, {cursor or ""})
-            if page.next_cursor in seen:
-                self.fail(
-                    walk,
-                    "schema_drift",
-                    f"{operation} returned a cursor it gave before: paging loop",
-                )
-            if walk.stale_pages >= 3:
-                self.fail(
-                    walk,
-                    "schema_drift",
-                    f"{operation} listed no new post in {walk.stale_pages} pages: paging loop",
-                )
-            seen.add(page.next_cursor)
-            follow = self.listing_request(walk, operation, page.next_cursor, number + 1)
-        yield Page(
-            f"{response.url}#{operation}-{number}",
-            "listing",
-            number,
-            len(page.posts),
-            follow,
-            walk=walk,
-        )
-
-    def refused(self, walk, operation, number, message):
-        """The first page of the primary operation may fall back; anything else is drift."""
-        if operation == graphql.PUBLICATION_POSTS and number == 1:
-            self.logger.warning("%s; falling back to %s", message, graphql.HOMEPAGE_POSTS)
-            self.crawler.stats.inc_value("archive/listing_fallback")
-            yield self.listing_request(walk, graphql.HOMEPAGE_POSTS, cursor=None, number=1)
-        else:
-            self.fail(walk, "schema_drift", message)
-
-    def page_stored(self, page: Page, fresh: int):
-        """After a listing page is committed: follow it, or stop paging and cross-check."""
-        walk = page.walk
-        if page.kind != "listing" or walk.stopped:
-            return
-        if page.follow is not None and (fresh or walk.walk_needed):
-            self.crawler.engine.crawl(page.follow)
-            return
-        if page.follow is None:
-            walk.set_value("archive/walk_complete", 1)
-            self.crawler.stats.set_value("archive/walk_complete", 1)
-        else:
-            walk.pending -= 1  # the next page is never requested
-            self.logger.info(
-                "%s: page %s held only known, unchanged posts: stop paging",
-                walk.source,
-                page.number,
-            )
-            self.crawler.stats.set_value("archive/stopped_early_at_page", page.number)
-        if not walk.on_medium_com:
-            # medium.com's sitemap covers all of Medium: only custom domains have their own.
-            sitemap = urljoin(walk.origin, SITEMAP_PATH)
-            walk.sitemaps.add(sitemap)
-            self.crawler.engine.crawl(self.request(walk, sitemap, self.parse_sitemap))
-        if self.full or walk.walk_needed:
-            self.crawler.engine.crawl(self.request(walk, self.feed_url(walk), self.parse_feed))
-
-    @staticmethod
-    def feed_url(walk) -> str:
-        if walk.on_medium_com:
-            return urljoin(walk.origin, f"{FEED_PATH}/{walk.publication.slug}")
-        return urljoin(walk.origin, FEED_PATH)
-
-    # Cross-checks ---------------------------------------------------------------------------
-
-    @walk_step
-    def parse_sitemap(self, response, walk):
-        try:
-            sitemap = parse_sitemap(response.body)
-        except FeedError as error:
-            self.unread(walk, "sitemap", [sitemap_key(response.url)])
-            self.log_error(walk, f"{response.url}: {error}")
-            return
-        self.archive.drop_pending(walk.publication.id, "sitemap", [sitemap_key(response.url)])
-        since = (
-            None
-            if (self.full or walk.walk_needed)
-            else self.archive.last_walk_started(walk.publication.id)
-        )
-        for child in sitemap.children:
-            url = self.local(walk, child.url)
-            due = since is None or child.lastmod is None or isoparse(child.lastmod) > since
-            if (due or sitemap_key(url) in walk.unread_sitemaps) and url not in walk.sitemaps:
-                walk.sitemaps.add(url)
-                yield self.request(walk, url, self.parse_sitemap)
-        self.note_missing(walk, (entry.post_id for entry in sitemap.posts))
-
-    @walk_step
-    def parse_feed(self, response, walk):
-        try:
-            posts = parse_rss(response.body, seen_at=self.seen_at)
-        except FeedError as error:
-            self.log_error(walk, f"{response.url}: {error}")
-            return
-        self.note_missing(walk, (post.id for post in posts))
-        yield from ()
-
-    def note_missing(self, walk, ids) -> None:
-        """Remember ids the listing did not show and the archive lacks, to fetch by id."""
-        for post_id in ids:
-            if post_id and post_id not in walk.listed and not self.archive.has_post(post_id):
-                walk.missing.add(post_id)
-
-    def fetch_missing(self, walk) -> None:
-        """Once the cross-checks are read, fetch what they found missing, 25 to a request."""
-        missing, walk.missing = sorted(walk.missing), set()
-        walk.listed.update(missing)
-        self.crawler.stats.inc_value("archive/fetched_by_id", len(missing))
-        for start in range(0, len(missing), graphql.MAX_IDS_PER_BODY):
-            batch = missing[start : start + graphql.MAX_IDS_PER_BODY]
-            self.crawler.engine.crawl(
-                self.graphql_request(
-                    walk,
-                    graphql.posts_by_id_body(batch),
-                    graphql.POST_BY_ID,
-                    callback=self.parse_posts,
-                    cb_kwargs={"ids": batch},
-                )
-            )
-
-    @walk_step
-    def parse_posts(self, response, walk, ids):
-        payload = self.decode_json(response)
-        if payload is None:
-            yield from self.retry(response, walk, "invalid JSON", unread=("post", ids))
-            return
-        try:
-            batch = graphql.parse_posts_by_id(
-                payload, seen_at=self.seen_at, publication=walk.publication
-            )
-        except graphql.SchemaDrift as error:
-            self.unread(walk, "post", ids)
-            self.fail(walk, "schema_drift", str(error))
-        self.count_rejected(batch.rejected)
-        self.archive.drop_pending(walk.publication.id, "post", ids)
-        yield from batch.posts
-        yield Page(f"{response.url}#by-id", "by_id", 1, len(batch.posts), walk=walk)
-
-    @staticmethod
-    def local(walk, url: str) -> str:
-        """A sitemap child on the publication's domain, fetched from the host we reached."""
-        return urljoin(walk.origin, sitemap_key(url))
-
-    # Helpers --------------------------------------------------------------------------------
-
-    @staticmethod
-    def decode_json(response):
-        """The decoded JSON body, or None for a truncated or garbled answer."""
-        try:
-            return json.loads(response.body)
-        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
-            return None
-
-    def retry(self, response, walk, reason: str, unread=None):
-        """Ask again for a response that arrived broken (counted like Scrapy's retries);
-        once retries are spent, remember `unread` (kind, keys) for the next run."""
-        request = get_retry_request(response.request, spider=self, reason=reason)
-        if request is None:
-            walk.inc_value("archive/failed_requests")
-            walk.set_value("archive/last_failure", f"{response.url}: {reason}")
-            if unread is not None:
-                self.unread(walk, *unread)
-            return
-        walk.pending += 1
-        yield request
-
-    def unread(self, walk, kind: str, keys) -> None:
-        """A cross-check could not read these: the next run reads them again."""
-        self.archive.add_pending(walk.publication.id, kind, keys, format_instant(self.clock()))
-
-    def count_rejected(self, reasons: list[str]) -> None:
-        stats = self.crawler.stats
-        for reason in reasons:
-            stats.inc_value("archive/rejected")
-            self.logger.warning("rejected a post: %s", reason)
-
-    def decode(self, response, walk) -> str:
-        try:
-            return response.body.decode(getattr(response, "encoding", None) or "utf-8")
-        except UnicodeDecodeError as error:
-            self.fail(walk, "unreadable", f"{response.url} is not UTF-8 text ({error.reason})")
-
-    def failed(self, failure):
-        """The errback of every request: see `request_failed`."""
-        yield from self.request_failed(failure, failure.request.cb_kwargs["walk"])
-
-    @walk_step
-    def request_failed(self, failure, walk):
-        """A request that failed for good: a missing publication or file is fatal; a page
-        that failed after its retries makes the run partial (run again to complete)."""
-        request = failure.request
-        if failure.check(CloseSpider):  # a bot challenge: the middleware stopped the run
-            kind = failure.value.reason
-            message = self.crawler.stats.get_value(f"archive/error_message/{kind}", kind)
-            record_fatal(walk, kind, message)
-            walk.stopped = True
-            return
-        reason = self.reason(failure)
-        if request.callback == self.parse_sitemap:
-            self.unread(walk, "sitemap", [sitemap_key(request.url)])
-        elif request.callback == self.parse_posts:
-            self.unread(walk, "post", request.cb_kwargs["ids"])
-        for stats in (self.crawler.stats, walk):
-            stats.set_value("archive/last_failure", f"{request.url}: {reason}")
-            stats.inc_value("archive/failed_requests")
-        moved_from = request.meta.get("redirect_urls", [request.url])[0]
-        if request.callback == self.parse and host_of(moved_from) != host_of(request.url):
-            self.fail(
-                walk,
-                "offsite_redirect",
-                f"{moved_from} redirected to {request.url}, which failed ({reason}): "
-                "not the publication's own domain",
-            )
-        if failure.check(HttpError):
-            status = failure.value.response.status
-            if status in (404, 410) and request.callback == self.parse:
-                self.fail(
-                    walk, "not_found", f"{request.url} answered {status}: no such publication"
-                )
-            self.log_error(walk, f"{request.url} answered {status}")
-        elif request.callback == self.parse and urlsplit(request.url).scheme == "file":
-            self.fail(walk, "unreadable", f"cannot read {request.url}: {reason}")
-        else:
-            self.log_error(walk, f"{request.url} failed: {reason}")
-        yield from ()
-
-    def reason(self, failure) -> str:
-        """What went wrong, in words (some of Scrapy's errors have an empty message)."""
-        if failure.check(DownloadCancelledError):  # Scrapy's cancel at DOWNLOAD_MAXSIZE
-            maxsize = self.settings.getint("DOWNLOAD_MAXSIZE")
-            return f"the answer was larger than DOWNLOAD_MAXSIZE ({maxsize} bytes)"
-        return str(failure.value) or type(failure.value).__name__
-
-    def log_error(self, walk, message: str) -> None:
-        """Log an error of `walk` (it makes the walk's run partial)."""
-        walk.inc_value("log_count/ERROR")
-        for stats in (self.crawler.stats, walk):
-            stats.set_value("archive/last_error", message)
-        self.logger.error(message)
-
-    def fail(self, walk, kind: str, message: str):
-        """Record a fatal error of `walk` for its run row and the exit status, and stop it.
-
-        Other walks go on: a missing or changed publication does not stop the rest.
-        """
-        record_fatal(self.crawler.stats, kind, message)
-        record_fatal(walk, kind, message)
-        walk.stopped = True
-        self.log_error(walk, message)
-        raise WalkStopped(kind)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass, field
+from datetime import date
 
 from ..items import Publication
 
@@ -20,8 +21,8 @@ class WalkStopped(Exception):
 class Walk:
     """A publication (or a capture file) walked in this run.
 
-    Every request of the walk is counted in `pending` when it is made and uncounted when its
-    callback or errback has run (or when it is never sent); once nothing is pending the walk
+    Every request of the walk is counted in `in_flight` when it is made and uncounted when
+    its callback or errback has run (or when it is never sent); once none is in flight the walk
     is over and its run row is final. `stats` uses the keys of Scrapy's stats, so the same
     `judge` turns either into an outcome.
     """
@@ -37,11 +38,13 @@ class Walk:
     # Cursors each listing operation answered, and listing pages in a row with no new post.
     cursors: dict[str, set[str]] = field(default_factory=dict)
     stale_pages: int = 0
-    sitemaps: set[str] = field(default_factory=set)
+    # Days the listing showed a post of, in this run (exact dates).
+    listed_days: set[date] = field(default_factory=set)
+    sitemaps: set[str] = field(default_factory=set)  # paths of the sitemaps asked for
     # Sitemap paths an earlier run failed to read: read again whatever their date.
     unread_sitemaps: set[str] = field(default_factory=set)
     missing: set[str] = field(default_factory=set)
-    pending: int = 0
+    in_flight: int = 0
     stopped: bool = False
     finished: bool = False
     stats: dict = field(default_factory=dict)

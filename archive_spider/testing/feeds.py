@@ -107,16 +107,19 @@ def _item(publication: Publication, post: SyntheticPost, rss_source: str) -> str
     )
 
 
-def sitemap_index(catalog: Catalog, origin: str, now: datetime) -> Reply:
-    """One child per publishing day, plus the tag sitemap, all on `origin`."""
+def sitemap_index(catalog: Catalog, origin: str, now: datetime, lastmod: bool = True) -> Reply:
+    """One child per publishing day, plus the tag sitemap, all on `origin`; each with its
+    `<lastmod>` unless `lastmod` is false."""
     children = [
         (origin + day_path(day), iso(max(p.latest_published_at for p in posts)))
         for day, posts in catalog.days.items()
     ]
     children.append((origin + TAG_SITEMAP, iso(to_ms(now))))
     entries = "".join(
-        f"  <sitemap>\n    <loc>{loc}</loc>\n    <lastmod>{lastmod}</lastmod>\n  </sitemap>\n"
-        for loc, lastmod in children
+        f"  <sitemap>\n    <loc>{loc}</loc>\n"
+        + (f"    <lastmod>{modified}</lastmod>\n" if lastmod else "")
+        + "  </sitemap>\n"
+        for loc, modified in children
     )
     return xml_reply(
         '<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -113,6 +113,7 @@ class MediumSite:
         account: str = ACCOUNT,
         era: str = "2025",
         page_shortfall: int = 0,
+        sitemap_lastmod: bool = True,
         faults: Faults | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -120,7 +121,9 @@ class MediumSite:
         """`domain`: the publication's custom domain, or None for one hosted on medium.com
         under `/<slug>`. `account`: the name of the account that publishes every post.
         `era`: the shape of the homepage, "2025" or "2021". `page_shortfall`: how many posts
-        fewer than asked a page of `first: 100` holds (Medium was seen to answer 98)."""
+        fewer than asked a page of `first: 100` holds (Medium was seen to answer 98).
+        `sitemap_lastmod`: whether the sitemap index gives each child's `<lastmod>` (real
+        indexes may not)."""
         if posts < 0:
             raise ValueError(f"posts must be >= 0, got {posts}")
         if not 0 <= page_shortfall < MAX_FIRST:
@@ -135,6 +138,7 @@ class MediumSite:
         self.seed, self.era = seed, era
         self.now = now.astimezone(timezone.utc)
         self.page_shortfall = page_shortfall
+        self.sitemap_lastmod = sitemap_lastmod
         self.faults = faults or Faults()
         self._host, self._port = host, port
         self._lock = threading.Lock()
@@ -300,7 +304,7 @@ class MediumSite:
             return feeds.feed(self.publication, catalog, self.now)
         if self.domain is not None:  # medium.com serves no sitemap of a publication
             if route == "/sitemap/sitemap.xml":
-                return feeds.sitemap_index(catalog, origin, self.now)
+                return feeds.sitemap_index(catalog, origin, self.now, self.sitemap_lastmod)
             if route == feeds.TAG_SITEMAP:
                 return feeds.tag_sitemap(self.publication, catalog)
             if match := feeds.DAY_SITEMAP.fullmatch(route):
