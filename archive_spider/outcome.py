@@ -25,6 +25,7 @@ EXIT_CODES = {
 
 # Spider-reported errors (stats "archive/errors/<kind>") that make a run fail outright.
 FATAL_ERRORS = {
+    "write_failed": ("failed", EXIT_FAILED),
     "blocked": ("blocked", EXIT_BLOCKED),
     "layout_changed": ("failed", EXIT_FAILED),
     "schema_drift": ("failed", EXIT_FAILED),

@@ -4,14 +4,20 @@ The pipeline holds the archive's lock for the whole crawl (`archive_spider.lock`
 `scrapy crawl` and Scrapyd jobs are single writers too, and a merge can tell a shard that
 is being written. Each walk (publication or capture file) gets its own run row, committed
 as "running" at the start and made final as soon as the walk ends.
+
+A write that fails (disk full, I/O error, a read-only file) stops the run: what was
+committed stays, the counts are those of committed pages, and the run rows say why.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from contextlib import ExitStack
 from pathlib import Path
 
 from scrapy import signals
+from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
 
 from ..dates import format_instant
 from ..items import CrossCheck, Page, Publication, SitemapIndex
@@ -21,13 +27,15 @@ from ..storage import Archive
 
 # Sent once a page is committed, with `page` and `fresh` (its new or updated posts).
 PAGE_STORED = object()
+_POST_STATUSES = ("new", "updated", "unchanged")
 
 
 class StorePipeline:
     """Owns the open `Archive` for the crawl; other components reach it through this pipeline.
 
     `archive` is None when another process holds the archive's lock: the spider then
-    requests nothing and the run ends as "locked".
+    requests nothing and the run ends as "locked". `write_error` is set once a write failed:
+    nothing more is written and the run ends as "failed".
     """
 
     def __init__(self, crawler):
@@ -39,37 +47,96 @@ class StorePipeline:
         self.post_status: dict[str, str] = {}
         self.page_counts: dict[str, int] = {}
         self.fresh_on_page = 0  # renderings of the page that wrote something
+        self.write_error: str | None = None
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
-        path = Path(crawler.settings["ARCHIVE_DB"])
+        self.path = Path(crawler.settings["ARCHIVE_DB"])
         try:
             wait = crawler.settings.getfloat("ARCHIVE_LOCK_WAIT")
-            self.lock.enter_context(hold_lock(path, wait))
+            self.lock.enter_context(hold_lock(self.path, wait))
         except Locked as error:
             record_fatal(self.stats, "locked", str(error))
             return
-        self.archive = Archive(path)
+        try:
+            self.archive = Archive(self.path)
+        except sqlite3.Error as error:
+            self.write_failed(error)
+
+    @property
+    def writable(self) -> bool:
+        return self.archive is not None and self.write_error is None
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
     def open_spider(self):
-        if self.archive is None:
+        if not self.writable:
             return
         spider = self.crawler.spider
         started = format_instant(spider.started)
-        self.archive.close_abandoned_runs(started)
-        for walk in spider.walks:
-            walk.crawl_id = self.archive.begin_crawl(
-                source=walk.source,
-                started=started,
-                as_of=format_instant(spider.as_of),
-                part=spider.part_label,
-            )
+        try:
+            self.archive.close_abandoned_runs(started)
+            for walk in spider.walks:
+                walk.crawl_id = self.archive.begin_crawl(
+                    source=walk.source,
+                    started=started,
+                    as_of=format_instant(spider.as_of),
+                    part=spider.part_label,
+                )
+        except sqlite3.Error as error:
+            self.write_failed(error)
+            return
         if spider.walks:
             self.stats.set_value("archive/crawl_id", spider.walks[0].crawl_id)
 
     def process_item(self, item):
+        if self.write_error is not None:
+            raise DropItem(self.write_error)
+        try:
+            return self._write(item)
+        except sqlite3.Error as error:
+            self.write_failed(error)
+            raise DropItem(self.write_error) from error
+
+    def write_failed(self, error: sqlite3.Error) -> None:
+        """The first failed write ends the run: roll back the page, mark the runs failed
+        (if even that can be written), and stop asking for more."""
+        self._rollback()
+        kept = sum(self.stats.get_value(f"archive/posts_{s}", 0) for s in _POST_STATUSES)
+        message = f"cannot write {self.path.name}: {error}; {kept} posts kept"
+        spider = self.crawler.spider
+        walks = [walk for walk in getattr(spider, "walks", ()) if not walk.finished]
+        try:
+            for walk in walks:
+                if walk.crawl_id is not None:
+                    self.archive.update_crawl(
+                        walk.crawl_id,
+                        status="failed",
+                        error=message,
+                        finished=format_instant(spider.clock()),
+                        **walk.counts(),
+                    )
+            self.archive.commit()
+        except (sqlite3.Error, AttributeError):  # AttributeError: no archive could be opened
+            self._rollback()
+            message += " (the run's row could not be marked failed either)"
+        self.write_error = message
+        record_fatal(self.stats, "write_failed", message)
+        for walk in walks:
+            record_fatal(walk, "write_failed", message)
+            self.finish_walk(walk)
+        if spider is not None and self.crawler.engine is not None:
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="write_failed"))
+
+    def _rollback(self) -> None:
+        if self.archive is None:
+            return
+        try:
+            self.archive.rollback()
+        except sqlite3.Error:
+            return  # the connection gives up its transaction when it is closed
+
+    def _write(self, item):
         if isinstance(item, Page):
             self._store_page(item)
             return item
@@ -113,12 +180,18 @@ class StorePipeline:
         if page.kind != "crosscheck":
             counts["archive/pages"] = 1
         counts["archive/renderings"] = page.renderings
+        before = dict(walk.stats)
         for key, count in counts.items():
             walk.inc_value(key, count)
+        try:
+            self.archive.update_crawl(walk.crawl_id, **walk.counts())
+            self.archive.commit()
+        except sqlite3.Error:
+            walk.stats = before  # the page is not kept: neither are its counts
+            raise
+        for key, count in counts.items():
             if key != "archive/renderings":  # the validate pipeline counts them for the run
                 self.stats.inc_value(key, count)
-        self.archive.update_crawl(walk.crawl_id, **walk.counts())
-        self.archive.commit()
         fresh, self.fresh_on_page = self.fresh_on_page, 0
         self.crawler.signals.send_catch_log(PAGE_STORED, page=page, fresh=fresh)
 
@@ -151,14 +224,20 @@ class StorePipeline:
         """Make a walk's run row final: its status, error and counts."""
         walk.finished = True
         outcome = judge(walk.stats, reason)
-        self.archive.update_crawl(
-            walk.crawl_id,
-            finished=format_instant(self.crawler.spider.clock()),
-            status=outcome.status,
-            error=outcome.error,
-            **walk.counts(),
-        )
-        self.archive.commit()
+        if self.write_error is None:
+            try:
+                self.archive.update_crawl(
+                    walk.crawl_id,
+                    finished=format_instant(self.crawler.spider.clock()),
+                    status=outcome.status,
+                    error=outcome.error,
+                    **walk.counts(),
+                )
+                self.archive.commit()
+            except sqlite3.Error as error:
+                self.write_failed(error)
+                record_fatal(walk, "write_failed", self.write_error)
+                outcome = judge(walk.stats, reason)
         walks = self.stats.get_value("archive/walks") or {}
         walks[walk.source] = {
             "crawl_id": walk.crawl_id,
@@ -170,22 +249,23 @@ class StorePipeline:
 
     def close_spider(self):
         # Renderings of a page that never finished are not committed: a page is all or nothing.
-        if self.archive is not None:
-            self.archive.rollback()
+        self._rollback()
 
     def spider_closed(self, spider, reason):
-        if self.archive is None:
-            return
-        fatal = {
-            key: value
-            for key, value in self.stats.get_stats().items()
-            if key.startswith(("archive/errors/", "archive/error_message/"))
-        }
-        for walk in spider.walks:
-            if not walk.finished:
-                # Cut short by the end of the crawl: a global stop (blocked) applies to it.
-                if reason != "finished":
-                    walk.stats = {**fatal, **walk.stats}
-                self.finish_walk(walk, reason)
-        self.archive.close()
+        if self.archive is not None:
+            fatal = {
+                key: value
+                for key, value in self.stats.get_stats().items()
+                if key.startswith(("archive/errors/", "archive/error_message/"))
+            }
+            for walk in spider.walks:
+                if not walk.finished:
+                    # Cut short by the end of the crawl: a global stop (blocked) applies to it.
+                    if reason != "finished":
+                        walk.stats = {**fatal, **walk.stats}
+                    self.finish_walk(walk, reason)
+            try:
+                self.archive.close()
+            except sqlite3.Error as error:
+                self.write_failed(error)
         self.lock.close()

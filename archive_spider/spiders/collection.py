@@ -143,7 +143,7 @@ class CollectionSpider(ListingSteps, CrossChecks, Failures, scrapy.Spider):
         return self.store.archive
 
     async def start(self):
-        if self.archive is None:  # the store could not take the archive's lock
+        if not self.store.writable:  # no lock on the archive, or it cannot be written
             return
         for walk in self.walks:
             yield self.request(walk, source_url(walk.source), self.parse, meta={MOVE_ALLOWED: True})
