@@ -84,6 +84,12 @@ def main() -> None:
     "date (about one request per publishing day).",
 )
 @click.option(
+    "--max-time",
+    metavar="DURATION",
+    help="Stop the run after this long (e.g. 50m, 2h), like an outage: exit 4, committed "
+    "pages kept, the next run resumes. For scheduled runs that must not overlap.",
+)
+@click.option(
     "--audit",
     type=click.IntRange(min=0),
     default=0,
@@ -120,6 +126,7 @@ def crawl(
     part,
     as_of,
     full,
+    max_time,
     audit,
     settings,
     wait,
@@ -152,6 +159,11 @@ def crawl(
         "ARCHIVE_LOCK_WAIT": wait,
         "ARCHIVE_AUDIT": audit,
     }
+    if max_time is not None:
+        try:
+            overrides["CLOSESPIDER_TIMEOUT"] = parse_duration(max_time).total_seconds()
+        except ValueError as error:
+            raise UsageProblem(f"--max-time: {error}") from error
     overrides.update(parse_setting(text) for text in settings)
     try:
         with hold_lock(db_path, wait):
@@ -260,6 +272,8 @@ def status(db_path, runs, as_json, expected_list, max_age):
             f"  {days['name'] or days['publication']}: sitemap days audited "
             f"{days['read']}/{days['days']}, oldest audit {(days['oldest_read'] or 'never')[:10]}"
         )
+    for outage in report["outages"]:
+        click.echo(f"  {outage['source']}: last outage, site not answering since {outage['since']}")
     for run in report["runs"]:
         click.echo(
             f"  #{run['id']} {run['started']} {run['status']:<11} {run['source']}: "

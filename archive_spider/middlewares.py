@@ -1,17 +1,15 @@
-"""Downloader middlewares: strip tracking, stay on Medium, spot challenges, back off."""
+"""Downloader middlewares: strip tracking, stay on Medium, one slot, spot challenges.
+
+Backing off and giving up on a site that does not answer are in `outage.py`.
+"""
 
 from __future__ import annotations
 
 import logging
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import CloseSpider, IgnoreRequest
-from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet import reactor
-from twisted.internet.task import deferLater
 from w3lib.url import url_query_cleaner
 
 from .outcome import record_fatal
@@ -136,43 +134,3 @@ def is_challenge(response) -> bool:
     """A Cloudflare challenge, recognised by its content at any status (see `challenge`)."""
     mitigated = bool(response.headers.get(b"cf-mitigated"))
     return challenge.is_challenge(response.body, response.status, mitigated)
-
-
-class BackoffRetryMiddleware(RetryMiddleware):
-    """Scrapy's retries, but waiting first: exponential backoff that honours `Retry-After`."""
-
-    def __init__(self, settings):
-        super().__init__(settings)
-        self.base = settings.getfloat("ARCHIVE_RETRY_BACKOFF_BASE")
-        self.cap = settings.getfloat("ARCHIVE_RETRY_BACKOFF_MAX")
-
-    async def process_response(self, request, response):
-        result = super().process_response(request, response)
-        if result is not response:
-            await self.wait(request, retry_after(response.headers.get(b"Retry-After")))
-        return result
-
-    async def process_exception(self, request, exception):
-        result = super().process_exception(request, exception)
-        if result is not None:
-            await self.wait(request, None)
-        return result
-
-    async def wait(self, request, asked: float | None) -> None:
-        attempt = request.meta.get("retry_times", 0)
-        delay = min(self.cap, max(asked or 0.0, self.base * 2**attempt))
-        self.crawler.stats.inc_value("archive/retry_wait_seconds", delay)
-        await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
-
-
-def retry_after(value: bytes | None) -> float | None:
-    """Seconds from a `Retry-After` header (delta seconds or an HTTP date), None if unusable."""
-    if not value:
-        return None
-    text = value.decode("latin-1").strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        return max(0.0, parsedate_to_datetime(text).timestamp() - reactor.seconds())
-    except (TypeError, ValueError):
-        return None

@@ -16,10 +16,12 @@ EXIT_LOCKED = 5
 
 EXIT_CODES = {
     EXIT_OK: "success: every page was archived",
-    EXIT_FAILED: "failure: the run archived nothing usable (bad input, layout or API change)",
+    EXIT_FAILED: "failure: the run archived nothing usable (bad input, layout or API change), "
+    "or the archive could not be written",
     EXIT_USAGE: "usage error: a bad option, a missing source or an unusable database",
     EXIT_BLOCKED: "blocked: the site answered with a bot challenge or refused the crawler",
-    EXIT_PARTIAL: "partial: some pages failed after retries; run again to complete",
+    EXIT_PARTIAL: "partial: some pages failed, the site stopped answering, or the run was "
+    "stopped; run again to complete",
     EXIT_LOCKED: "locked: another crawl is writing to this database",
 }
 
@@ -34,6 +36,14 @@ FATAL_ERRORS = {
     "unreadable": ("failed", EXIT_FAILED),
     "offsite_redirect": ("failed", EXIT_FAILED),
     "locked": ("locked", EXIT_LOCKED),
+}
+
+
+# Why a run that did not finish stopped, in words.
+STOP_REASONS = {
+    "shutdown": "stopped by a signal (SIGTERM or Ctrl-C)",
+    "closespider_timeout": "stopped at its --max-time",
+    "max_time": "stopped at its --max-time",
 }
 
 
@@ -59,7 +69,10 @@ def judge(stats: dict, reason: str) -> Outcome:
         if stats.get(f"archive/errors/{kind}"):
             return Outcome(status, code, stats.get(f"archive/error_message/{kind}", kind))
     if reason != "finished":
-        return Outcome("interrupted", EXIT_PARTIAL, f"the crawl stopped early ({reason})")
+        why = STOP_REASONS.get(reason, f"the crawl stopped early ({reason})")
+        return Outcome("interrupted", EXIT_PARTIAL, f"{why}; run again to resume")
+    if stats.get("archive/outage"):
+        return Outcome("partial", EXIT_PARTIAL, stats["archive/outage"])
     posts = sum(stats.get(f"archive/posts_{s}", 0) for s in ("new", "updated", "unchanged"))
     lost = max(stats.get("retry/max_reached", 0), stats.get("archive/failed_requests", 0))
     failed_pages = lost + stats.get("spider_exceptions/count", 0)

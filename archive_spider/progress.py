@@ -10,6 +10,7 @@ import time
 
 from scrapy.exceptions import NotConfigured
 
+from .outage import OUTAGE_CHANGED
 from .pipelines.store import PAGE_STORED
 
 
@@ -19,7 +20,8 @@ class Progress:
         self.mode = mode
         self.stream = stream or sys.stderr
         self.start = time.monotonic()
-        crawler.signals.connect(self.page_stored, signal=PAGE_STORED)
+        crawler.signals.connect(self.show, signal=PAGE_STORED)
+        crawler.signals.connect(self.show, signal=OUTAGE_CHANGED)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -32,13 +34,15 @@ class Progress:
         value = self.stats.get_value
         pages = value("archive/pages", 0)
         rate = pages / max(time.monotonic() - self.start, 1e-6)
-        return (
+        line = (
             f"pages {pages} ({rate:.1f}/s), posts new {value('archive/posts_new', 0)}, "
             f"updated {value('archive/posts_updated', 0)}, "
             f"errors {value('log_count/ERROR', 0)}"
         )
+        since = value("archive/not_answering_since")
+        return line + (f", site not answering since {since}" if since else "")
 
-    def page_stored(self, page, fresh):
+    def show(self, **_signal):
         if self.mode == "live":
             self.stream.write(f"\r\x1b[K{self.line()}")
         else:

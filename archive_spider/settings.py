@@ -48,25 +48,41 @@ DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 
-# Retries with exponential backoff (ARCHIVE_RETRY_BACKOFF_BASE * 2**attempt seconds, at most
-# ARCHIVE_RETRY_BACKOFF_MAX) that honour Retry-After: default retries lose pages under load.
+# Retries: default retries lose pages under load. While answers fail, the whole Medium slot
+# waits ARCHIVE_RETRY_BACKOFF_BASE * 2**failures seconds (at most ARCHIVE_RETRY_BACKOFF_MAX,
+# longer if Retry-After asks) before its next request; one success lifts the wait.
 RETRY_TIMES = 10
 RETRY_HTTP_CODES = [408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524]
 ARCHIVE_RETRY_BACKOFF_BASE = 1.0
 ARCHIVE_RETRY_BACKOFF_MAX = 60.0
+# A host that failed ARCHIVE_OUTAGE_AFTER times in a row, or answered nothing for
+# ARCHIVE_OUTAGE_TIMEOUT seconds, is down: its requests are dropped and its walks end
+# partial (exit 4), to be resumed by the next run (outage.py).
+ARCHIVE_OUTAGE_AFTER = 10
+ARCHIVE_OUTAGE_TIMEOUT = 300.0
+# A name that does not resolve fails in bounded time (Scrapy's default is 60 s): robots.txt
+# and the homepage, one lookup each, stay within 30 s.
+DNS_TIMEOUT = 12
 
 DOWNLOADER_MIDDLEWARES = {
     # Requests pass in ascending order, responses in descending order.
     "archive_spider.middlewares.TrackingParamsMiddleware": 50,
     "archive_spider.middlewares.OffsiteGuardMiddleware": 60,
     "archive_spider.middlewares.MediumSlotMiddleware": 70,
-    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "archive_spider.middlewares.BackoffRetryMiddleware": 550,
+    # Scrapy's RetryMiddleware stays at 550.
     # Sees responses before the retry middleware: a challenge is never retried or parsed.
     "archive_spider.middlewares.ChallengeMiddleware": 560,
+    # Sees every answer and error first, retries included; holds requests while the site fails.
+    "archive_spider.outage.OutageBreakerMiddleware": 590,
 }
 
-EXTENSIONS = {"archive_spider.progress.Progress": 500}
+EXTENSIONS = {
+    "archive_spider.progress.Progress": 500,
+    "archive_spider.shutdown.PromptShutdown": 510,
+}
+# Seconds a run asked to stop (SIGTERM, Ctrl-C, --max-time) may take to close by itself
+# before its walks are marked interrupted and it ends (shutdown.py).
+ARCHIVE_SHUTDOWN_GRACE = 3.0
 ARCHIVE_PROGRESS = "off"
 
 # Items of a response go through the pipelines one at a time, in order: a Page marker then

@@ -66,6 +66,7 @@ _CRAWL_COLUMNS = {
     "walk_complete",
     "source_failures",
     "disagreements",
+    "outage",
     *_CRAWL_COUNTS,
 }
 ABANDONED = "the run ended without finishing (killed or crashed)"
@@ -253,10 +254,12 @@ def _v4_publications(db: sqlite_utils.Database) -> None:
 
 
 def _v5_source_checks(db: sqlite_utils.Database) -> None:
-    """What each run saw of its sources: those that failed, where two disagreed, and when
-    each day sitemap was last read (the cross-check reads a few a run, in rotation)."""
+    """What each run saw of its sources: those that failed, where two disagreed, since when
+    its site did not answer, and when each day sitemap was last read (the cross-check reads
+    a few a run, in rotation)."""
     db["crawls"].add_column("source_failures", str)
     db["crawls"].add_column("disagreements", str)
+    db["crawls"].add_column("outage", str)
     db["sitemap_days"].create(
         {"publication": str, "key": str, "day": str, "lastmod": str, "read_at": str},
         pk=("publication", "key"),
@@ -726,6 +729,7 @@ def archive_status(path: Path, runs: int = 10) -> dict:
             recent = conn.execute("SELECT * FROM crawls ORDER BY id DESC LIMIT ?", (runs,))
             recent = [dict(row) for row in recent]
             sitemaps = _sitemap_coverage(conn)
+            outages = _last_outages(conn)
         except sqlite3.OperationalError as error:
             raise StorageError(f"{path} is not an archive ({error})") from error
     age = (datetime.now(timezone.utc) - isoparse(last_ok)).total_seconds() if last_ok else None
@@ -736,7 +740,20 @@ def archive_status(path: Path, runs: int = 10) -> dict:
         "hours_since_last_ok": age / 3600 if age is not None else None,
         "runs": recent,
         "sitemap_days": sitemaps,
+        "outages": outages,
     }
+
+
+def _last_outages(conn: sqlite3.Connection) -> list[dict]:
+    """Per crawled source: since when the site was down in its latest run that met an outage."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(crawls)")}
+    if "outage" not in columns:
+        return []
+    rows = conn.execute(
+        "SELECT source, max(outage) AS since FROM crawls WHERE outage IS NOT NULL "
+        "GROUP BY source ORDER BY source"
+    )
+    return [dict(row) for row in rows]
 
 
 def _sitemap_coverage(conn: sqlite3.Connection) -> list[dict]:

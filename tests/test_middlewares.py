@@ -12,6 +12,7 @@ from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
 
 from archive_spider import settings as project_settings
+from archive_spider.outage import retry_after
 from archive_spider.middlewares import (
     MEDIUM_SLOT,
     ChallengeMiddleware,
@@ -19,7 +20,6 @@ from archive_spider.middlewares import (
     OffsiteGuardMiddleware,
     TrackingParamsMiddleware,
     is_challenge,
-    retry_after,
 )
 from archive_spider.spiders.collection import CollectionSpider
 

@@ -11,6 +11,8 @@ from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import CloseSpider, DownloadCancelledError
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from ..dates import format_instant
+from ..outage import UNREACHABLE, SiteDown
 from ..outcome import record_fatal
 from .crosschecks import sitemap_key
 from .walk import WalkStopped, walk_step
@@ -80,6 +82,8 @@ class Failures:
             walk.stopped = True
             return
         reason = self.reason(failure)
+        if failure.check(SiteDown):  # the host's breaker tripped: the next run resumes
+            self.site_down(walk, failure.value.host, str(failure.value))
         if request.callback in (self.parse_sitemap_index, self.parse_day_sitemap):
             yield from self.crosscheck(walk, "sitemap", [sitemap_key(request.url)], read=False)
         elif request.callback == self.parse_posts:
@@ -87,14 +91,20 @@ class Failures:
         for stats in (self.crawler.stats, walk):
             stats.set_value("archive/last_failure", f"{request.url}: {reason}")
             stats.inc_value("archive/failed_requests")
+        if failure.check(SiteDown):
+            return
+        host = host_of(request.url)
         moved_from = request.meta.get("redirect_urls", [request.url])[0]
-        if request.callback == self.parse and host_of(moved_from) != host_of(request.url):
+        if request.callback == self.parse and host_of(moved_from) != host:
             self.fail(
                 walk,
                 "offsite_redirect",
                 f"{moved_from} redirected to {request.url}, which failed ({reason}): "
                 "not the publication's own domain",
             )
+        if request.callback == self.parse and failure.check(*UNREACHABLE):
+            self.site_down(walk, host, f"cannot reach {host}: {reason}")
+            return
         if failure.check(HttpError):
             status = failure.value.response.status
             if status in (404, 410) and request.callback == self.parse:
@@ -106,6 +116,18 @@ class Failures:
             self.fail(walk, "unreadable", f"cannot read {request.url}: {reason}")
         else:
             self.log_error(walk, f"{request.url} failed: {reason}")
+
+    def site_down(self, walk: Walk, host: str | None, message: str) -> None:
+        """The walk's host does not answer: the walk ends partial, naming the outage once."""
+        if walk.get_value("archive/outage") is None:
+            for stats in (self.crawler.stats, walk):
+                stats.set_value("archive/outage", message)
+            walk.set_value(
+                "archive/outage_since",
+                self.crawler.stats.get_value("archive/not_answering_since")
+                or format_instant(self.clock()),
+            )
+            self.logger.error(message)
 
     def reason(self, failure: Failure) -> str:
         """What went wrong, in words (some of Scrapy's errors have an empty message)."""

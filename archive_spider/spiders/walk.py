@@ -77,6 +77,7 @@ class Walk:
             "walk_complete": value("archive/walk_complete", 0),
             "source_failures": self._counts_json("archive/source_failed/"),
             "disagreements": self._counts_json("archive/disagreements/"),
+            "outage": value("archive/outage_since"),
         }
 
     def warnings(self) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import random
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -27,6 +28,10 @@ class Faults:
     schema_drift     both listing operations answer "Cannot query field ..." errors
     refuse_primary   a body with PublicationContentDataQuery answers 400 with errors
     offsite_redirect GET / answers 302 to http://example.invalid/
+    down_after, down the site goes down after answering `down_after` requests, robots.txt
+                     included: "503" answers 503 to everything from then on, "refused"
+                     closes that request's connection and stops listening (connections
+                     are refused)
     slow             seconds every answer waits
     gone             every request answers 404
     unlisted         post ids both listing operations leave out (sitemaps and RSS still name
@@ -42,6 +47,8 @@ class Faults:
     robots: bool = False
     challenge: bool = False
     challenge_status: int = 403
+    down_after: int | None = None
+    down: str = "503"
     schema_drift: bool = False
     refuse_primary: bool = False
     offsite_redirect: bool = False
@@ -50,6 +57,10 @@ class Faults:
     unlisted: set[str] = field(default_factory=set)
     broken_paths: set[str] = field(default_factory=set)
     broken_operations: set[str] = field(default_factory=set)
+
+    def is_down(self, answered: int) -> bool:
+        """Whether the site is down, once it has answered `answered` requests."""
+        return self.down_after is not None and answered >= self.down_after
 
     def draw(self, rng: random.Random) -> str | None:
         """The fault kind a request meets, None for most at a low `rate`."""
@@ -85,3 +96,19 @@ def error_reply(status: int) -> Reply:
             429, simple_page("Too Many Requests", "<h1>429</h1>"), ("Retry-After", "1")
         )
     return html_reply(status, simple_page("Internal Server Error", f"<h1>{status}</h1>"))
+
+
+def fault_rate(text: str) -> float:
+    """A share of failed requests, from the command line."""
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def fault_kinds(text: str) -> list[str]:
+    """Comma-separated fault kinds, from the command line."""
+    kinds = [kind.strip() for kind in text.split(",") if kind.strip()]
+    if not kinds or set(kinds) - set(FAULT_KINDS):
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(FAULT_KINDS)}")
+    return kinds

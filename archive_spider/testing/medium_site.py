@@ -9,6 +9,7 @@ the way Medium serves netflixtechblog.com:
                                      PostByIdQuery (a JSON array of operations in and out)
     GET  /feed                       RSS 2.0 of the 10 newest posts
     GET  /sitemap/sitemap.xml        sitemap index: one child per publishing day, plus tags
+                                     (each with a <lastmod>, unless sitemap_lastmod=False)
     GET  /<uniqueSlug>               a minimal post page
     GET  /tagged/<tag>               a minimal tag page
 
@@ -50,6 +51,7 @@ import argparse
 import logging
 import random
 import re
+import signal
 import threading
 import time
 from datetime import datetime, timezone
@@ -57,7 +59,7 @@ from urllib.parse import urlsplit
 
 from . import feeds, pages
 from .apollo_state import PAGE_POSTS, homepage_state_2021, homepage_state_2025, medium_url_2021
-from .faults import FAULT_KINDS, Faults, LoggedRequest, error_reply
+from .faults import FAULT_KINDS, Faults, LoggedRequest, error_reply, fault_kinds, fault_rate
 from .graphql_answers import (
     GRAPHQL_PATH,
     MAX_FIRST,
@@ -246,7 +248,14 @@ class MediumSite:
         exempt = urlsplit(path).path == "/robots.txt" and not faults.robots
         mode = None if exempt else self._mode_reply(faults)
         fault = None
-        if not exempt and mode is None:
+        with self._lock:
+            down = faults.is_down(len(self._log))
+        if down and faults.down == "refused":
+            threading.Thread(target=self.stop, daemon=True).start()
+            exempt, mode, fault = False, None, "reset"
+        elif down:
+            exempt, mode = False, error_reply(503)
+        elif not exempt and mode is None:
             with self._lock:
                 fault = faults.draw(self._fault_rng)
         if mode is not None:
@@ -348,23 +357,9 @@ class MediumSite:
 # Command line -----------------------------------------------------------------------------
 
 
-def _rate(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
-
-
-def _kinds(text: str) -> list[str]:
-    kinds = [kind.strip() for kind in text.split(",") if kind.strip()]
-    unknown = sorted(set(kinds) - set(FAULT_KINDS))
-    if unknown or not kinds:
-        raise argparse.ArgumentTypeError(f"choose from {', '.join(FAULT_KINDS)}")
-    return kinds
-
-
 def main(argv: list[str] | None = None) -> int:
     """Serve a synthetic publication until Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started ignoring it
     parser = argparse.ArgumentParser(
         prog="python -m archive_spider.testing.medium_site",
         description="Serve a synthetic Medium publication on 127.0.0.1 until Ctrl-C.",
@@ -373,10 +368,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port (default: any free port)")
     parser.add_argument("--seed", type=int, default=0, help="seed of posts and faults")
     parser.add_argument("--era", choices=ERAS, default="2025", help="homepage shape")
-    parser.add_argument("--fault-rate", type=_rate, default=0.0, help="share of failed requests")
+    parser.add_argument(
+        "--fault-rate", type=fault_rate, default=0.0, help="share of failed requests"
+    )
     parser.add_argument(
         "--fault-kinds",
-        type=_kinds,
+        type=fault_kinds,
         default=["503"],
         help=f"comma-separated: {','.join(FAULT_KINDS)}",
     )
