@@ -18,7 +18,14 @@ from .datasette import METADATA
 from .dates import format_instant, parse_reference
 from .freshness import stale_publications
 from .lock import Locked, hold_lock
-from .outcome import EXIT_CODES, EXIT_LOCKED, EXIT_USAGE
+from .outcome import (
+    EXIT_CODES,
+    EXIT_FAILED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+)
 from .publications import (
     parse_duration,
     parse_part,
@@ -31,13 +38,43 @@ from .storage import StorageError, archive_status, check_database, publication_r
 EXIT_CODE_HELP = "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
 
 
-class UsageProblem(click.ClickException):
-    """A user mistake: one line on stderr and the usage exit code, never a traceback."""
-
-    exit_code = EXIT_USAGE
+class Problem(click.ClickException):
+    """An error the user sees as one `error:` line on stderr and an exit code, no traceback."""
 
     def show(self, file=None) -> None:
         click.echo(f"error: {self.format_message()}", err=True)
+
+
+class UsageProblem(Problem):
+    """A user mistake: a bad option, a missing source, an unusable database."""
+
+    exit_code = EXIT_USAGE
+
+
+class LockedOut(Problem):
+    """Another process is writing to the archive."""
+
+    exit_code = EXIT_LOCKED
+
+
+class OneLineErrors(click.Group):
+    """Click's own usage errors (a bad option value, a missing argument) as one `error:` line
+    with exit code 2, like every other error of the command, instead of a usage block."""
+
+    def main(self, *args, **kwargs):
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as error:
+            hint = f" (see {error.ctx.command_path} --help)" if error.ctx else ""
+            click.echo(f"error: {error.format_message().rstrip('.')}{hint}", err=True)
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(EXIT_FAILED)
+        sys.exit(result if isinstance(result, int) else EXIT_OK)
 
 
 def db_option(help_text: str):
@@ -50,7 +87,7 @@ def db_option(help_text: str):
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="archive-spider")
 def main() -> None:
     """Archive a Medium publication's posts into a SQLite database for Datasette."""
@@ -178,8 +215,7 @@ def crawl(
                 **overrides,
             )
     except Locked as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(EXIT_LOCKED)
+        raise LockedOut(str(error)) from error
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     elif not quiet:
@@ -222,9 +258,9 @@ def progress_mode(silent: bool) -> str:
 
 
 @main.command(
-    epilog="\b\nExit codes:\n  0  the archive is readable (and, with --expect, every "
-    "publication is fresh)\n  1  --expect: a publication has no successful run within "
-    "--max-age\n  2  usage error: no archive, or a bad --expect or --max-age"
+    epilog=f"\b\nExit codes:\n  {EXIT_OK}  the archive is readable (and, with --expect, every "
+    f"publication is fresh)\n  {EXIT_FAILED}  --expect: a publication has no successful run "
+    f"within --max-age\n  {EXIT_USAGE}  usage error: no archive, or a bad --expect or --max-age"
 )
 @db_option("The archive database.")
 @click.option("--runs", default=10, show_default=True, help="How many recent runs to list.")
@@ -319,11 +355,12 @@ def serve(db_path, host, port):
 @main.command(
     "merge",
     epilog="\b\nExit codes:\n"
-    "  0  every shard merged\n"
-    "  1  a shard failed half way: it was rolled back and the later shards not merged\n"
-    "  2  usage error: a missing, foreign or outdated shard (nothing is written)\n"
-    "  4  a publication was skipped: its latest run in a shard did not end well\n"
-    "  5  locked: a crawl is writing to a shard (refused) or to the archive",
+    f"  {EXIT_OK}  every shard merged\n"
+    f"  {EXIT_FAILED}  a shard failed half way: it was rolled back and the later shards not "
+    "merged\n"
+    f"  {EXIT_USAGE}  usage error: a missing, foreign or outdated shard (nothing is written)\n"
+    f"  {EXIT_PARTIAL}  a publication was skipped: its latest run in a shard did not end well\n"
+    f"  {EXIT_LOCKED}  locked: a crawl is writing to a shard (refused) or to the archive",
 )
 @click.argument("shards", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
@@ -352,8 +389,7 @@ def merge_command(shards, into, wait, as_json):
     except ShardError as error:
         raise UsageProblem(str(error)) from error
     except Locked as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(EXIT_LOCKED)
+        raise LockedOut(str(error)) from error
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.summary())
     for result in report.shards:
         if result.error:

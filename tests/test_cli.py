@@ -391,3 +391,22 @@ def test_a_bad_publication_list_or_part_is_refused_before_anything_runs(
     assert result.returncode == 2, result.stderr
     assert message in one_line_error(result)
     assert not (tmp_path / "many.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("crawl", "--db", "{dir}"), "Invalid value for '--db': File '{dir}' is a directory"),
+        (("crawl", "--wait", "-1", "--db", "{dir}/a.db"), "Invalid value for '--wait'"),
+        (("crawl", "--audit", "x", "--db", "{dir}/a.db"), "Invalid value for '--audit'"),
+        (("status",), "Missing option '--db'"),
+        (("merge", "--into", "{dir}/a.db"), "Missing argument 'SHARDS...'"),
+        (("nosuch",), "No such command 'nosuch'"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_2(tmp_path, args, message):
+    result = run_cli(*(arg.format(dir=tmp_path) for arg in args))
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: {message.format(dir=tmp_path)}") and line.endswith("--help)")
+    assert result.stdout == ""
