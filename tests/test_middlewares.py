@@ -12,7 +12,6 @@ from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
 
 from archive_spider import settings as project_settings
-from archive_spider.outage import retry_after
 from archive_spider.middlewares import (
     MEDIUM_SLOT,
     ChallengeMiddleware,
@@ -21,6 +20,7 @@ from archive_spider.middlewares import (
     TrackingParamsMiddleware,
     is_challenge,
 )
+from archive_spider.outage import retry_after
 from archive_spider.spiders.collection import CollectionSpider
 
 CHALLENGE = b"<html><head><title>Just a moment...</title></head><body>cf-chl</body></html>"
