@@ -350,7 +350,8 @@ def test_the_command_line_serves_a_fleet_until_interrupted(tmp_path):
     listing = tmp_path / "fleet.csv"
     command = [sys.executable, "-m", "archive_spider.testing.medium_fleet"]
     command += ["--publications", "4", "--posts", "2-3", "--csv", str(listing)]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
         line = process.stdout.readline()
         assert line.startswith(f"4 publications listed in {listing}: medium.test on 127.0.0.1:")
         rows = list(csv.DictReader(listing.read_text(encoding="utf-8").splitlines()))
@@ -360,6 +361,9 @@ def test_the_command_line_serves_a_fleet_until_interrupted(tmp_path):
         assert status == 200 and title_of(page) == rows[1]["name"]
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=5)
+    finally:
+        process.kill()
+        process.wait()
     assert process.returncode == 0 and rest == ""
 
 

@@ -498,12 +498,16 @@ def test_the_request_log_records_operations(medium_site):
 
 def test_the_command_line_serves_until_interrupted():
     command = [sys.executable, "-m", "archive_spider.testing.medium_site", "--posts", "5"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
         url = process.stdout.readline().strip()
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", url)
         with OPENER.open(url + "robots.txt", timeout=5) as response:
             assert response.status == 200
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=5)
+    finally:
+        process.kill()
+        process.wait()
     assert process.returncode == 0
     assert rest == ""

@@ -37,6 +37,7 @@ import argparse
 import csv
 import functools
 import logging
+import signal
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -342,6 +343,7 @@ def _posts(text: str) -> int | tuple[int, int]:
 
 def main(argv: list[str] | None = None) -> int:
     """Serve a synthetic fleet of publications until Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started ignoring it
     parser = argparse.ArgumentParser(
         prog="python -m archive_spider.testing.medium_fleet",
         description=(
@@ -370,14 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     fleet = MediumFleet.synthetic(
-        args.publications,
-        args.posts,
-        args.seed,
-        args.custom_share,
-        era=args.era,
-        authors=args.authors,
-        port=args.port,
-    )
+        args.publications, args.posts, args.seed, args.custom_share,
+        era=args.era, authors=args.authors, port=args.port,
+    )  # fmt: skip
     with fleet:
         fleet.write_publications_csv(args.csv)
         print(
