@@ -330,3 +330,11 @@ def test_arbitrary_text_is_layout_changed_or_valid_posts(noise):
             assert ID.match(post.id)
             assert "?" not in post.url
             assert post.source == "capture"
+
+
+def test_card_links_that_name_no_post_are_counted_as_skipped(text):
+    assert capture.parse_capture_report(text, reference=REFERENCE)[1] == 0
+    odd = text.replace("[## ", "[## Not a post](/tagged/streaming)\n\n[## ", 1)
+    blocks, skipped = capture.parse_capture_report(odd, reference=REFERENCE)
+    assert skipped == 1
+    assert sum(map(len, blocks)) == 538

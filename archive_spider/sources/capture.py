@@ -50,6 +50,13 @@ def parse_capture(
 
     Raises `LayoutChanged` if the text holds no card at all.
     """
+    return parse_capture_report(text, reference=reference, base_url=base_url)[0]
+
+
+def parse_capture_report(
+    text: str, *, reference: datetime, base_url: str = "https://netflixtechblog.com/"
+) -> tuple[list[list[Post]], int]:
+    """The blocks of `parse_capture`, and how many card links were skipped (not a post)."""
     reader = _Reader(base_url, format_instant(reference))
     for line in text.splitlines():
         if line and not line.isspace():
@@ -61,7 +68,7 @@ def parse_capture(
     for block in blocks:
         for post in block:
             finish(post)
-    return blocks
+    return blocks, reader.skipped
 
 
 class _Reader:
@@ -75,6 +82,7 @@ class _Reader:
         self.heading: str | None = None  # a card title waiting for its `### Subtitle](href)`
         self.upcoming: str | None = None  # a `fit` image waiting for the title right after it
         self.links: dict[str, tuple[str, str] | None] = {}  # href -> (URL, post id), each once
+        self.skipped = 0  # card links that name no post
 
     def feed(self, line: str) -> None:
         """One non-blank line: a card link, an image, a block heading or a card detail."""
@@ -111,6 +119,7 @@ class _Reader:
         link = self.links[href]
         if link is None:
             self.card = None
+            self.skipped += 1
         else:
             url, ident = link
             self.card = Post(

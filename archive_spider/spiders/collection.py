@@ -35,7 +35,7 @@ from ..publications import (
     select_part,
 )
 from ..sources import LayoutChanged, graphql
-from ..sources.capture import looks_like_capture, parse_capture
+from ..sources.capture import looks_like_capture, parse_capture_report
 from ..sources.page import read_page
 from ..sources.post_nodes import BadPublication
 from .crosschecks import CrossChecks
@@ -192,7 +192,10 @@ class CollectionSpider(ListingSteps, CrossChecks, Failures, scrapy.Spider):
 
     def parse_capture(self, response, walk, text):
         """A reader-style markdown capture: each rendered block is one page."""
-        for number, renderings in enumerate(parse_capture(text, reference=self.as_of), 1):
+        blocks, skipped = parse_capture_report(text, reference=self.as_of)
+        if skipped:
+            self.crawler.stats.inc_value("archive/skipped/capture_link", skipped)
+        for number, renderings in enumerate(blocks, 1):
             yield from renderings
             yield Page(
                 f"{response.url}#block-{number}", "capture", number, len(renderings), walk=walk
