@@ -17,15 +17,13 @@ import csv
 import io
 import json
 import re
-import sqlite3
-from contextlib import closing
 from functools import cache
 
 from datasette import hookimpl
 from markupsafe import Markup
 
 from archive_spider.datasette import METADATA
-from archive_spider.storage import APPLICATION_ID
+from archive_spider.storage import is_archive
 
 THUMBNAIL = "https://miro.medium.com/v2/resize:fill:160:107/{}"
 _IMAGE_ID = re.compile(r"[\w.*-]+")
@@ -50,13 +48,7 @@ def _archive_database() -> dict:
     return metadata["plugins"]["archive-spider"]["archive_database"]
 
 
-@cache
-def _is_archive(path: str) -> bool:
-    try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            return conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-    except sqlite3.Error:
-        return False
+_is_archive = cache(is_archive)
 
 
 def _archive_names(datasette) -> list[str]:
