@@ -35,6 +35,8 @@ from .publications import (
 from .shards import ShardError, merge_shards
 from .storage import StorageError, archive_status, check_database, publication_runs
 
+# Characters Datasette cannot have in a database path (it builds an unescaped file: URI).
+DATASETTE_UNSAFE = "#?"
 EXIT_CODE_HELP = "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
 
 
@@ -347,6 +349,11 @@ def serve(db_path, host, port):
         raise UsageProblem(str(error)) from error
     if importlib.util.find_spec("datasette") is None:
         raise UsageProblem("Datasette is not installed: pip install 'archive-spider[serve]'")
+    if any(char in str(db_path) for char in DATASETTE_UNSAFE):
+        # Datasette opens `file:<path>?mode=ro` without escaping the path.
+        raise UsageProblem(
+            f"Datasette cannot open {db_path}: its path holds '#' or '?'; rename the archive"
+        )
     command = [sys.executable, "-m", "datasette", "serve", str(db_path)]
     command += ["--metadata", str(METADATA), "--host", host, "--port", str(port)]
     os.execv(sys.executable, command)

@@ -117,3 +117,14 @@ def test_shards_merge_into_an_archive(tmp_path, monkeypatch):
     assert {path.name for path in tmp_path.iterdir()} <= set().union(
         *(files_of(name) for name in (first, second, into))
     )
+
+
+@pytest.mark.parametrize("archived", ["x#1.db", "a?b.db"], indirect=True)
+def test_serve_refuses_a_path_datasette_cannot_open(archived, in_folder):
+    # Datasette builds an unescaped file: URI of the path (tests/test_datasette.py serves one).
+    result = run_cli("serve", "--db", in_folder)
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line == (
+        f"error: Datasette cannot open {in_folder}: its path holds '#' or '?'; rename the archive"
+    )
