@@ -125,8 +125,12 @@ class StorePipeline:
         for walk in walks:
             record_fatal(walk, "write_failed", message)
             self.finish_walk(walk)
-        if spider is not None and self.crawler.engine is not None:
-            deferred_from_coro(self.crawler.engine.close_spider_async(reason="write_failed"))
+        try:
+            engine = self.crawler.engine
+        except RuntimeError:  # not started: the spider sees `writable` false and asks nothing
+            return
+        if spider is not None and engine is not None:
+            deferred_from_coro(engine.close_spider_async(reason="write_failed"))
 
     def _rollback(self) -> None:
         if self.archive is None:
