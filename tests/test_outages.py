@@ -12,7 +12,7 @@ import subprocess
 import time
 
 import pytest
-from helpers import cli_command, expected_posts, query, run_cli, stored_posts
+from helpers import cli_command, expected_posts, local_crawl_args, query, run_cli, stored_posts
 
 from archive_spider.testing.medium_fleet import MediumFleet
 
@@ -120,18 +120,8 @@ def test_a_stop_signal_during_backoff_ends_the_run_within_5_seconds(
     site = make_medium_site(posts=300)
     site.faults.down_after = 6  # down in the listing: every request now waits its backoff
     db = tmp_path / "stopped.db"
-    command = cli_command(
-        "crawl",
-        site.url,
-        "--db",
-        str(db),
-        "--as-of",
-        site.now.isoformat(),
-        "--quiet",
-        *("-s", "DOWNLOAD_DELAY=0"),
-        *("-s", "AUTOTHROTTLE_ENABLED=0"),
-        *("-s", "ARCHIVE_PAGE_SIZE=50"),
-    )
+    # The default backoff (1 s, doubling): a stop arrives while requests wait.
+    command = cli_command(*local_crawl_args(site, db, 50), "-s", "ARCHIVE_RETRY_BACKOFF_BASE=1")
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
@@ -152,17 +142,7 @@ def test_a_stop_signal_during_backoff_ends_the_run_within_5_seconds(
     assert stored and all(stored[i] == expected_posts(site)[i] for i in stored)
     # The lock is released: the next run starts at once and completes.
     site.faults.down_after = None
-    again = run_cli(
-        "crawl",
-        site.url,
-        "--db",
-        str(db),
-        "--as-of",
-        site.now.isoformat(),
-        "--quiet",
-        *("-s", "DOWNLOAD_DELAY=0"),
-        *("-s", "AUTOTHROTTLE_ENABLED=0"),
-    )
+    again = run_cli(*local_crawl_args(site, db, 50))
     assert again.returncode == 0, again.stderr
     assert stored_posts(db) == expected_posts(site)
 

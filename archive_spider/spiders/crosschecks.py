@@ -44,14 +44,19 @@ class CrossChecks:
         if self.full or walk.walk_needed:
             self.crawler.engine.crawl(self.request(walk, feed_url(walk), self.parse_feed))
 
-    @walk_step
-    def parse_sitemap_index(self, response, walk: Walk):
-        key = sitemap_key(response.url)
+    def read_sitemap(self, response, walk: Walk):
+        """The parsed sitemap (the value of `yield from`), or None once its failure is noted."""
         try:
-            sitemap = parse_sitemap(response.body)
+            return parse_sitemap(response.body)
         except FeedError as error:
             self.log_error(walk, f"{response.url}: {error}")
-            yield from self.crosscheck(walk, "sitemap", [key], read=False)
+            yield from self.crosscheck(walk, "sitemap", [sitemap_key(response.url)], read=False)
+            return None
+
+    @walk_step
+    def parse_sitemap_index(self, response, walk: Walk):
+        sitemap = yield from self.read_sitemap(response, walk)
+        if sitemap is None:
             return
         publication = walk.publication.id
         children = [
@@ -74,7 +79,7 @@ class CrossChecks:
                 yield self.request(walk, url, self.parse_day_sitemap)
         self.note_missing(walk, (entry.post_id for entry in sitemap.posts))
         yield SitemapIndex(publication, tuple(child.row() for child in children))
-        yield from self.crosscheck(walk, "sitemap", [key], read=True)
+        yield from self.crosscheck(walk, "sitemap", [sitemap_key(response.url)], read=True)
 
     def audit_budget(self, walk: Walk) -> int:
         """Day sitemaps to audit in this walk: ARCHIVE_AUDIT_REQUESTS on a first walk, plus
@@ -84,15 +89,11 @@ class CrossChecks:
 
     @walk_step
     def parse_day_sitemap(self, response, walk: Walk):
-        key = sitemap_key(response.url)
-        try:
-            sitemap = parse_sitemap(response.body)
-        except FeedError as error:
-            self.log_error(walk, f"{response.url}: {error}")
-            yield from self.crosscheck(walk, "sitemap", [key], read=False)
+        sitemap = yield from self.read_sitemap(response, walk)
+        if sitemap is None:
             return
         self.note_missing(walk, (entry.post_id for entry in sitemap.posts))
-        yield from self.crosscheck(walk, "sitemap", [key], read=True)
+        yield from self.crosscheck(walk, "sitemap", [sitemap_key(response.url)], read=True)
 
     @walk_step
     def parse_feed(self, response, walk: Walk):
