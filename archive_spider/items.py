@@ -4,7 +4,7 @@ names, what cross-checks read (`CrossCheck`, `SitemapIndex`), and one `Page` per
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, TypeAlias
 
 # Date precisions, least precise first. A more precise date replaces a less precise one.
 PRECISIONS = ("day_approx", "day", "hour", "minute", "exact")
@@ -107,3 +107,8 @@ class Page:
     renderings: int
     follow: Any = None
     walk: Any = None
+
+
+# What a spider yields to the pipelines (requests aside): the merge turns each `Post` into
+# a `Merged` (pipelines/merge.py), which the store writes and passes on as its `Post`.
+Item: TypeAlias = Post | Publication | CrossCheck | SitemapIndex | Page

@@ -8,8 +8,16 @@ shows in the data. A post's field is counted once per run, however many renderin
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from ..items import Page, Post
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+    from typing_extensions import Self
+
+    from ..items import Item
 
 # The facts every source reads; presentation (published_text, image_url) and what follows
 # from another field (authors, precision) are left out.
@@ -41,17 +49,17 @@ def _day(value: str) -> date:
 class AgreementPipeline:
     """Before the merge: compare each rendering with the first one of every other source."""
 
-    def __init__(self, stats):
+    def __init__(self, stats: StatsCollector) -> None:
         self.stats = stats
         self.first: dict[str, dict[str, Post]] = {}  # post id -> source -> first rendering
         self.counted: set[tuple[str, str]] = set()  # (post id, field)
         self.on_page: dict[str, int] = {}
 
     @classmethod
-    def from_crawler(cls, crawler):
+    def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler.stats)
 
-    def process_item(self, item):
+    def process_item(self, item: Item) -> Item:
         if isinstance(item, Page):
             for field, count in self.on_page.items():
                 item.walk.inc_value(f"archive/disagreements/{field}", count)

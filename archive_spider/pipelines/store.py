@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scrapy import signals
 from scrapy.exceptions import DropItem
@@ -24,6 +25,15 @@ from ..items import CrossCheck, Page, Publication, SitemapIndex
 from ..lock import Locked, hold_lock
 from ..outcome import judge, record_fatal
 from ..storage import Archive
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from typing_extensions import Self
+
+    from ..items import Item
+    from ..spiders.collection import CollectionSpider
+    from ..spiders.walk import Walk
+    from .merge import Merged, MergedItem
 
 # Sent once a page is committed, with `page` and `fresh` (its new or updated posts).
 PAGE_STORED = object()
@@ -38,7 +48,7 @@ class StorePipeline:
     nothing more is written and the run ends as "failed".
     """
 
-    def __init__(self, crawler):
+    def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
         self.lock = ExitStack()
@@ -66,10 +76,10 @@ class StorePipeline:
         return self.archive is not None and self.write_error is None
 
     @classmethod
-    def from_crawler(cls, crawler):
+    def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
-    def open_spider(self):
+    def open_spider(self) -> None:
         if not self.writable:
             return
         spider = self.crawler.spider
@@ -89,7 +99,7 @@ class StorePipeline:
         if spider.walks:
             self.stats.set_value("archive/crawl_id", spider.walks[0].crawl_id)
 
-    def process_item(self, item):
+    def process_item(self, item: MergedItem) -> Item:
         if self.write_error is not None:
             raise DropItem(self.write_error)
         try:
@@ -140,7 +150,7 @@ class StorePipeline:
         except sqlite3.Error:
             return  # the connection gives up its transaction when it is closed
 
-    def _write(self, item):
+    def _write(self, item: MergedItem) -> Item:
         if isinstance(item, Page):
             self._store_page(item)
             return item
@@ -199,7 +209,7 @@ class StorePipeline:
         fresh, self.fresh_on_page = self.fresh_on_page, 0
         self.crawler.signals.send_catch_log(PAGE_STORED, page=page, fresh=fresh)
 
-    def _crawl_id(self, item) -> int | None:
+    def _crawl_id(self, item: Merged) -> int | None:
         """The run row of the walk a post came from (the first walk's for a capture)."""
         spider = self.crawler.spider
         walk = spider.walk_of.get(item.post.publication)
@@ -224,7 +234,7 @@ class StorePipeline:
     def _count_on_page(self, key: str, count: int) -> None:
         self.page_counts[key] = self.page_counts.get(key, 0) + count
 
-    def finish_walk(self, walk, reason: str = "finished") -> None:
+    def finish_walk(self, walk: Walk, reason: str = "finished") -> None:
         """Make a walk's run row final: its status, error and counts."""
         walk.finished = True
         outcome = judge(walk.stats, reason)
@@ -251,11 +261,11 @@ class StorePipeline:
         }
         self.stats.set_value("archive/walks", walks)
 
-    def close_spider(self):
+    def close_spider(self) -> None:
         # Renderings of a page that never finished are not committed: a page is all or nothing.
         self._rollback()
 
-    def spider_closed(self, spider, reason):
+    def spider_closed(self, spider: CollectionSpider, reason: str) -> None:
         if self.archive is not None:
             fatal = {
                 key: value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from scrapy.exceptions import DropItem
@@ -10,11 +11,20 @@ from scrapy.exceptions import DropItem
 from ..items import MAX_READ_MINUTES, PRECISIONS, Post
 from ..sources.post_nodes import POST_ID, is_medium_host
 
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+    from typing_extensions import Self
+
+    from ..items import Item
+
 # White space, control characters and backslashes have no place in a post URL.
 _URL_JUNK = re.compile(r"[\s\x00-\x1f\x7f\\]")
 
 
-def rejection(post: Post, allowed_hosts=None) -> str | None:
+def rejection(post: Post, allowed_hosts: Collection[str] | None = None) -> str | None:
     """Why `post` must not be stored, as a short reason, or None when it is valid.
 
     With `allowed_hosts`, a post must live on one of them, on medium.com or a subdomain.
@@ -60,15 +70,15 @@ def _storable(text: object) -> bool:
 
 
 class ValidatePipeline:
-    def __init__(self, stats, crawler=None):
+    def __init__(self, stats: StatsCollector, crawler: Crawler | None = None) -> None:
         self.stats = stats
         self.crawler = crawler
 
     @classmethod
-    def from_crawler(cls, crawler):
+    def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler.stats, crawler)
 
-    def process_item(self, item):
+    def process_item(self, item: Item) -> Item:
         if isinstance(item, Post):
             self.stats.inc_value("archive/renderings")
             spider = self.crawler.spider if self.crawler else None

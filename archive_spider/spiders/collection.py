@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
@@ -43,6 +44,16 @@ from .failures import Failures, host_of
 from .listing import ListingSteps
 from .walk import SOURCE_FAILURE, Walk, walk_step
 
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from typing_extensions import Self
+
+    from ..items import Post, Publication
+    from ..storage import Archive
+
 
 def is_web_url(source: str) -> bool:
     return urlsplit(source).scheme in ("http", "https")
@@ -55,7 +66,9 @@ def source_url(source: str) -> str:
     return Path(source).resolve().as_uri()
 
 
-def listed_walks(sources, publications, part, parts) -> list[Walk]:
+def listed_walks(
+    sources: Iterable[str] | None, publications: str | None, part: int, parts: int
+) -> list[Walk]:
     """The walks of a run: one per source, then one per publication of the list's part."""
     walks = [Walk(normalize_publication_url(s) if is_web_url(s) else s) for s in sources or ()]
     if publications:
@@ -75,17 +88,17 @@ class CollectionSpider(ListingSteps, CrossChecks, Failures, scrapy.Spider):
 
     def __init__(
         self,
-        source=None,
-        sources=None,
-        publications=None,
-        part=None,
-        parts=None,
-        db=None,
-        as_of=None,
-        full=False,
-        *args,
-        **kwargs,
-    ):
+        source: str | None = None,
+        sources: Iterable[str] | None = None,
+        publications: str | None = None,
+        part: int | str | None = None,
+        parts: int | str | None = None,
+        db: str | None = None,
+        as_of: str | None = None,
+        full: bool | str = False,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         sources = list(sources or ([source] if source else []))
         if not sources and not publications:
@@ -107,7 +120,7 @@ class CollectionSpider(ListingSteps, CrossChecks, Failures, scrapy.Spider):
         self.walk_of: dict[str, Walk] = {}  # by publication id, once its homepage is read
 
     @classmethod
-    def from_crawler(cls, crawler, *args, **kwargs):
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         if spider.db:
@@ -139,16 +152,18 @@ class CollectionSpider(ListingSteps, CrossChecks, Failures, scrapy.Spider):
         return self.crawler.get_item_pipeline(StorePipeline)
 
     @property
-    def archive(self):
+    def archive(self) -> Archive | None:
         return self.store.archive
 
-    async def start(self):
+    async def start(self) -> AsyncIterator[scrapy.Request]:
         if not self.store.writable:  # no lock on the archive, or it cannot be written
             return
         for walk in self.walks:
             yield self.request(walk, source_url(walk.source), self.parse, meta={MOVE_ALLOWED: True})
 
-    def request(self, walk: Walk, url: str, callback, **kwargs) -> scrapy.Request:
+    def request(
+        self, walk: Walk, url: str, callback: Callable[..., Iterator[Any]], **kwargs: Any
+    ) -> scrapy.Request:
         """A request of `walk`, counted in flight until it is answered."""
         walk.in_flight += 1
         cb_kwargs = {"walk": walk, **kwargs.pop("cb_kwargs", {})}
@@ -171,14 +186,16 @@ class CollectionSpider(ListingSteps, CrossChecks, Failures, scrapy.Spider):
             return
         self.store.finish_walk(walk)
 
-    def closed(self, reason):
+    def closed(self, reason: str) -> None:
         """Once the crawl is over, a walk's last answer starts nothing more."""
         self.closing = True
 
     # Routing -----------------------------------------------------------------------------
 
     @walk_step
-    def parse(self, response, walk):
+    def parse(
+        self, response: Response, walk: Walk
+    ) -> Iterator[Post | Publication | Page | scrapy.Request]:
         text = self.decode(response, walk)
         try:
             if looks_like_capture(text):
@@ -190,7 +207,7 @@ class CollectionSpider(ListingSteps, CrossChecks, Failures, scrapy.Spider):
         except BadPublication as error:
             self.fail(walk, "bad_publication", f"{response.url}: {error}")
 
-    def parse_capture(self, response, walk, text):
+    def parse_capture(self, response: Response, walk: Walk, text: str) -> Iterator[Post | Page]:
         """A reader-style markdown capture: each rendered block is one page."""
         blocks, skipped = parse_capture_report(text, reference=self.as_of)
         if skipped:
@@ -201,7 +218,9 @@ class CollectionSpider(ListingSteps, CrossChecks, Failures, scrapy.Spider):
                 f"{response.url}#block-{number}", "capture", number, len(renderings), walk=walk
             )
 
-    def parse_homepage(self, response, walk, text):
+    def parse_homepage(
+        self, response: Response, walk: Walk, text: str
+    ) -> Iterator[Post | Publication | Page | scrapy.Request]:
         """A publication's or an author's page, then (live) the publication's full listing."""
         page = read_page(text, page_url=response.url, reference=self.as_of)
         for source, error in page.failed.items():
@@ -233,14 +252,16 @@ class CollectionSpider(ListingSteps, CrossChecks, Failures, scrapy.Spider):
             walk.missing |= self.archive.pending(publication.id, "post")
             yield self.listing_request(walk, graphql.PUBLICATION_POSTS, cursor="", number=1)
 
-    def source_failed(self, walk, source: str, message: str) -> None:
+    def source_failed(self, walk: Walk, source: str, message: str) -> None:
         """One source of a page failed while another gave its posts: warn, count, go on."""
         for stats in (self.crawler.stats, walk):
             stats.inc_value(f"archive/source_failed/{source}")
         walk.stats.setdefault(f"{SOURCE_FAILURE}{source}", message)
         self.logger.warning("the %s source failed: %s", source, message)
 
-    def check_arrival(self, response, walk, publication) -> None:
+    def check_arrival(
+        self, response: Response, walk: Walk, publication: Publication | None
+    ) -> None:
         """A walk redirected to another host must have arrived at its publication's domain."""
         first = response.meta.get("redirect_urls", [response.url])[0]
         arrived = host_of(response.url)
@@ -255,7 +276,7 @@ class CollectionSpider(ListingSteps, CrossChecks, Failures, scrapy.Spider):
             )
         self.logger.info("%s moved to its own domain: %s", walk.source, response.url)
 
-    def missing_from_page(self, walk, url: str, ids: list[str], live: bool) -> None:
+    def missing_from_page(self, walk: Walk, url: str, ids: list[str], live: bool) -> None:
         """Posts a page lists but does not hold: fetched by id on a live walk, else lost."""
         shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
         if live and walk.publication is not None:

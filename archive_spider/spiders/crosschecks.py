@@ -8,7 +8,7 @@ a "crosscheck" page: the next run reads again what this one could not.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urljoin, urlsplit
 
 from .. import sitemap_plan
@@ -19,8 +19,13 @@ from ..sources.feeds import FeedError, parse_rss, parse_sitemap
 from .walk import walk_step
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Generator, Iterable, Iterator
 
+    import scrapy
+    from scrapy.http import Response
+
+    from ..items import Post
+    from ..sources.feeds import Sitemap
     from .walk import Walk
 
 SITEMAP_PATH = "/sitemap/sitemap.xml"
@@ -44,7 +49,9 @@ class CrossChecks:
         if self.full or walk.walk_needed:
             self.crawler.engine.crawl(self.request(walk, feed_url(walk), self.parse_feed))
 
-    def read_sitemap(self, response, walk: Walk):
+    def read_sitemap(
+        self, response: Response, walk: Walk
+    ) -> Generator[CrossCheck | Page, None, Sitemap | None]:
         """The parsed sitemap (the value of `yield from`), or None once its failure is noted."""
         try:
             return parse_sitemap(response.body)
@@ -54,7 +61,9 @@ class CrossChecks:
             return None
 
     @walk_step
-    def parse_sitemap_index(self, response, walk: Walk):
+    def parse_sitemap_index(
+        self, response: Response, walk: Walk
+    ) -> Iterator[scrapy.Request | SitemapIndex | CrossCheck | Page]:
         sitemap = yield from self.read_sitemap(response, walk)
         if sitemap is None:
             return
@@ -88,7 +97,7 @@ class CrossChecks:
         return first + self.settings.getint("ARCHIVE_AUDIT")
 
     @walk_step
-    def parse_day_sitemap(self, response, walk: Walk):
+    def parse_day_sitemap(self, response: Response, walk: Walk) -> Iterator[CrossCheck | Page]:
         sitemap = yield from self.read_sitemap(response, walk)
         if sitemap is None:
             return
@@ -96,7 +105,7 @@ class CrossChecks:
         yield from self.crosscheck(walk, "sitemap", [sitemap_key(response.url)], read=True)
 
     @walk_step
-    def parse_feed(self, response, walk: Walk):
+    def parse_feed(self, response: Response, walk: Walk) -> Iterator[NoReturn]:
         try:
             posts = parse_rss(response.body, seen_at=self.seen_at)
         except FeedError as error:
@@ -129,7 +138,9 @@ class CrossChecks:
             )
 
     @walk_step
-    def parse_posts(self, response, walk: Walk, ids: list[str]):
+    def parse_posts(
+        self, response: Response, walk: Walk, ids: list[str]
+    ) -> Iterator[scrapy.Request | Post | CrossCheck | Page]:
         payload = self.decode_json(response)
         if payload is None:
             yield from self.retry(response, walk, "invalid JSON", unread=("post", ids))
@@ -146,7 +157,9 @@ class CrossChecks:
         yield CrossCheck(walk.publication.id, "post", tuple(ids), True, self.now())
         yield Page(f"{response.url}#by-id", "by_id", 1, len(batch.posts), walk=walk)
 
-    def crosscheck(self, walk: Walk, kind: str, keys: list[str], *, read: bool) -> Iterator:
+    def crosscheck(
+        self, walk: Walk, kind: str, keys: list[str], *, read: bool
+    ) -> Iterator[CrossCheck | Page]:
         """What a cross-check read (or could not read), committed at once."""
         yield CrossCheck(walk.publication.id, kind, tuple(keys), read, self.now())
         yield Page(f"{walk.source}#crosscheck-{kind}", "crosscheck", 0, 0, walk=walk)

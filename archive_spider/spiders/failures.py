@@ -20,8 +20,11 @@ from .walk import WalkStopped, walk_step
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    import scrapy
+    from scrapy.http import Response
     from twisted.python.failure import Failure
 
+    from ..items import CrossCheck, Page
     from .walk import Walk
 
 
@@ -33,20 +36,26 @@ class Failures:
     """Part of `CollectionSpider`: retries, errbacks, partial and fatal errors."""
 
     @staticmethod
-    def decode_json(response) -> Any:
+    def decode_json(response: Response) -> Any:
         """The decoded JSON body, or None for a truncated or garbled answer."""
         try:
             return json.loads(response.body)
         except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
             return None
 
-    def decode(self, response, walk: Walk) -> str:
+    def decode(self, response: Response, walk: Walk) -> str:
         try:
             return response.body.decode(getattr(response, "encoding", None) or "utf-8")
         except UnicodeDecodeError as error:
             self.fail(walk, "unreadable", f"{response.url} is not UTF-8 text ({error.reason})")
 
-    def retry(self, response, walk: Walk, reason: str, unread=None) -> Iterator:
+    def retry(
+        self,
+        response: Response,
+        walk: Walk,
+        reason: str,
+        unread: tuple[str, list[str]] | None = None,
+    ) -> Iterator[scrapy.Request | CrossCheck | Page]:
         """Ask again for a response that arrived broken (counted like Scrapy's retries);
         once retries are spent, remember `unread` (kind, keys) for the next run."""
         request = get_retry_request(response.request, spider=self, reason=reason)
@@ -66,12 +75,12 @@ class Failures:
             stats.inc_value("archive/rejected")
             self.logger.warning("rejected a post: %s", reason)
 
-    def failed(self, failure: Failure) -> Iterator:
+    def failed(self, failure: Failure) -> Iterator[CrossCheck | Page]:
         """The errback of every request: see `request_failed`."""
         yield from self.request_failed(failure, failure.request.cb_kwargs["walk"])
 
     @walk_step
-    def request_failed(self, failure: Failure, walk: Walk):
+    def request_failed(self, failure: Failure, walk: Walk) -> Iterator[CrossCheck | Page]:
         """A request that failed for good: a missing publication or file is fatal; a page
         that failed after its retries makes the run partial (run again to complete)."""
         request = failure.request

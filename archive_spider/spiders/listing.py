@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import scrapy
@@ -20,6 +20,9 @@ from .walk import walk_step
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from scrapy.http import Response
+
+    from ..items import Post
     from .walk import Walk
 
 
@@ -49,7 +52,9 @@ class ListingSteps:
             cb_kwargs={"operation": operation, "cursor": cursor, "number": number},
         )
 
-    def graphql_request(self, walk: Walk, body: list[dict], operation: str, **kwargs):
+    def graphql_request(
+        self, walk: Walk, body: list[dict], operation: str, **kwargs: Any
+    ) -> scrapy.Request:
         return self.request(
             walk,
             urljoin(walk.origin, graphql.GRAPHQL_PATH),
@@ -62,7 +67,9 @@ class ListingSteps:
         )
 
     @walk_step
-    def parse_listing(self, response, walk: Walk, operation: str, cursor, number: int):
+    def parse_listing(
+        self, response: Response, walk: Walk, operation: str, cursor: str | None, number: int
+    ) -> Iterator[scrapy.Request | Post | Page]:
         payload = self.decode_json(response)
         if payload is None:
             yield from self.retry(response, walk, "invalid JSON")
@@ -108,7 +115,9 @@ class ListingSteps:
             f"{response.url}#{operation}-{number}", "listing", number, len(page.posts), follow, walk
         )
 
-    def refused(self, walk: Walk, operation: str, number: int, message: str) -> Iterator:
+    def refused(
+        self, walk: Walk, operation: str, number: int, message: str
+    ) -> Iterator[scrapy.Request]:
         """The first page of the primary operation may fall back; anything else is drift."""
         if operation == graphql.PUBLICATION_POSTS and number == 1:
             self.logger.warning("%s; falling back to %s", message, graphql.HOMEPAGE_POSTS)

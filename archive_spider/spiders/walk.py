@@ -6,11 +6,23 @@ import functools
 import json
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..items import Publication
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
+
+    from .collection import CollectionSpider
+
 # Stats key prefix of the first failure of each source of a walk's pages.
 SOURCE_FAILURE = "archive/source_failure/"
+
+# What a walk's callback yields: items and requests.
+_Yield = TypeVar("_Yield")
 
 
 class WalkStopped(Exception):
@@ -50,10 +62,10 @@ class Walk:
     stats: dict = field(default_factory=dict)
 
     # The part of Scrapy's StatsCollector interface that `record_fatal` and `judge` use.
-    def get_value(self, key: str, default=None):
+    def get_value(self, key: str, default: Any = None) -> Any:
         return self.stats.get(key, default)
 
-    def set_value(self, key: str, value) -> None:
+    def set_value(self, key: str, value: object) -> None:
         self.stats[key] = value
 
     def inc_value(self, key: str, count: int = 1) -> None:
@@ -97,12 +109,14 @@ class Walk:
         return json.dumps(counts) if counts else None
 
 
-def walk_step(handler):
+def walk_step(handler: Callable[..., Iterator[_Yield]]) -> Callable[..., Iterator[_Yield]]:
     """Wrap a callback of a walk: skipped once the walk stopped, and counted as answered
     when it is done, so the spider learns when the walk has nothing left to do."""
 
     @functools.wraps(handler)
-    def step(self, response, walk: Walk, **kwargs):
+    def step(
+        self: CollectionSpider, response: Response | Failure, walk: Walk, **kwargs: Any
+    ) -> Iterator[_Yield]:
         try:
             if not walk.stopped:
                 yield from handler(self, response, walk, **kwargs)
