@@ -14,6 +14,7 @@ import time
 import pytest
 from helpers import cli_command, expected_posts, local_crawl_args, query, run_cli, stored_posts
 
+from archive_spider.testing.faults import phase_starts as phase_starts_of
 from archive_spider.testing.medium_fleet import MediumFleet
 
 AFTER = 10  # ARCHIVE_OUTAGE_AFTER, the default
@@ -58,14 +59,7 @@ def phase_starts(make_medium_site, tmp_path) -> dict[str, int]:
     """How many requests a healthy first walk sends before each phase."""
     probe = faulty_site(make_medium_site)
     crawl(probe, tmp_path / "probe.db")
-    log = probe.requests
-    listing = [i for i, r in enumerate(log) if r.operation == "PublicationContentDataQuery"]
-    return {
-        "homepage": next(i for i, r in enumerate(log) if r.path == "/"),
-        "listing": listing[1],
-        "crosschecks": next(i for i, r in enumerate(log) if r.path == "/sitemap/sitemap.xml"),
-        "by_id": next(i for i, r in enumerate(log) if r.operation == "PostByIdQuery"),
-    }
+    return phase_starts_of(probe.requests)
 
 
 @pytest.mark.parametrize("kind", ["503", "refused"])

@@ -112,3 +112,15 @@ def fault_kinds(text: str) -> list[str]:
     if not kinds or set(kinds) - set(FAULT_KINDS):
         raise argparse.ArgumentTypeError(f"choose from {', '.join(FAULT_KINDS)}")
     return kinds
+
+
+def phase_starts(log: list[LoggedRequest]) -> dict[str, int]:
+    """How many requests a first walk (its `log`) sent before each of its phases began: the
+    homepage, the second listing page, the cross-checks and the fetch by id."""
+    listing = [i for i, r in enumerate(log) if r.operation == "PublicationContentDataQuery"]
+    return {
+        "homepage": next(i for i, r in enumerate(log) if r.path == "/"),
+        "listing": listing[1],
+        "crosschecks": next(i for i, r in enumerate(log) if r.path == "/sitemap/sitemap.xml"),
+        "by_id": next(i for i, r in enumerate(log) if r.operation == "PostByIdQuery"),
+    }

@@ -22,6 +22,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+from archive_spider.testing.faults import phase_starts as phase_starts_of
 from archive_spider.testing.medium_site import MediumSite
 
 PHASES = ("homepage", "listing", "crosschecks", "by_id")
@@ -52,15 +53,8 @@ def stored(db: Path) -> dict[str, tuple]:
 def phase_starts(folder: Path, settings: list[str]) -> dict[str, int]:
     probe = site()
     crawl(probe, folder / "probe.db", settings)
-    log = probe.requests
     probe.stop()
-    listing = [i for i, r in enumerate(log) if r.operation == "PublicationContentDataQuery"]
-    return {
-        "homepage": next(i for i, r in enumerate(log) if r.path == "/"),
-        "listing": listing[1],
-        "crosschecks": next(i for i, r in enumerate(log) if r.path == "/sitemap/sitemap.xml"),
-        "by_id": next(i for i, r in enumerate(log) if r.operation == "PostByIdQuery"),
-    }
+    return phase_starts_of(probe.requests)
 
 
 def main() -> int:
