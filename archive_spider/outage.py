@@ -3,7 +3,8 @@
 A down site must get a handful of requests, not hundreds. Every failed answer (a 5xx, a 429,
 a timeout, a refused or reset connection, retries included) makes every request of the
 Medium slot wait longer (`ARCHIVE_RETRY_BACKOFF_BASE` * 2**failures, at most
-`ARCHIVE_RETRY_BACKOFF_MAX`, or longer if a `Retry-After` asks); one success lifts the wait.
+`ARCHIVE_RETRY_BACKOFF_MAX`, which also bounds what a `Retry-After` may ask); one success
+lifts the wait.
 After `ARCHIVE_OUTAGE_AFTER` failures in a row from one host, or `ARCHIVE_OUTAGE_TIMEOUT`
 seconds without a success from it, the host's breaker trips: its queued and later requests
 are dropped unsent (`SiteDown`), and its walks end partial, to be resumed by the next run.
@@ -149,8 +150,9 @@ class OutageBreakerMiddleware:
         state.failures += 1
         state.failing_since = state.failing_since or now
         self.failures += 1
-        delay = min(self.cap, self.base * 2 ** (self.failures - 1))
-        self.hold_until = max(self.hold_until, reactor.seconds() + max(delay, asked or 0.0))
+        # Retry-After may ask for longer than the backoff, never longer than its cap.
+        delay = min(self.cap, max(self.base * 2 ** (self.failures - 1), asked or 0.0))
+        self.hold_until = max(self.hold_until, reactor.seconds() + delay)
         stats = self.crawler.stats
         stats.inc_value("archive/outage_failures")
         since = format_instant(_utc(state.failing_since))

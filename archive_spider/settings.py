@@ -49,8 +49,8 @@ DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 
 # Retries: default retries lose pages under load. While answers fail, the whole Medium slot
-# waits ARCHIVE_RETRY_BACKOFF_BASE * 2**failures seconds (at most ARCHIVE_RETRY_BACKOFF_MAX,
-# longer if Retry-After asks) before its next request; one success lifts the wait.
+# waits ARCHIVE_RETRY_BACKOFF_BASE * 2**failures seconds, or what Retry-After asks, at most
+# ARCHIVE_RETRY_BACKOFF_MAX, before its next request; one success lifts the wait.
 RETRY_TIMES = 10
 RETRY_HTTP_CODES = [408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524]
 ARCHIVE_RETRY_BACKOFF_BASE = 1.0

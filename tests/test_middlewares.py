@@ -10,6 +10,7 @@ from scrapy.core.downloader import Downloader
 from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
+from twisted.internet import reactor
 
 from archive_spider import settings as project_settings
 from archive_spider.middlewares import (
@@ -20,7 +21,7 @@ from archive_spider.middlewares import (
     TrackingParamsMiddleware,
     is_challenge,
 )
-from archive_spider.outage import retry_after
+from archive_spider.outage import OutageBreakerMiddleware, retry_after
 from archive_spider.spiders.collection import CollectionSpider
 
 CHALLENGE = b"<html><head><title>Just a moment...</title></head><body>cf-chl</body></html>"
@@ -123,3 +124,19 @@ def test_every_web_request_shares_the_medium_slot_without_jitter():
     crawler = get_crawler(settings_dict=slots_settings)
     _, slot = Downloader(crawler)._get_slot(request)
     assert {slot.download_delay() for _ in range(100)} == {0.5}
+
+
+def test_a_failed_answer_holds_the_slot_for_its_backoff_and_retry_after_is_capped():
+    names = ("ARCHIVE_RETRY_BACKOFF_BASE", "ARCHIVE_RETRY_BACKOFF_MAX", "ARCHIVE_OUTAGE_AFTER")
+    names += ("ARCHIVE_OUTAGE_TIMEOUT",)
+    crawler = get_crawler(
+        CollectionSpider, {name: getattr(project_settings, name) for name in names}
+    )
+    breaker = OutageBreakerMiddleware(crawler)
+    request = Request("https://netflixtechblog.com/feed")
+    answer = HtmlResponse(request.url, status=503, headers={"Retry-After": "86400"}, body=b"")
+    breaker.process_response(request, answer)
+    cap = project_settings.ARCHIVE_RETRY_BACKOFF_MAX
+    assert cap - 1 <= breaker.hold_until - reactor.seconds() <= cap
+    breaker.process_response(request, HtmlResponse(request.url, status=200, body=b"ok"))
+    assert breaker.hold_until == 0.0
