@@ -116,19 +116,23 @@ class StorePipeline:
         message = f"cannot write {self.path.name}: {error}; {kept} posts kept"
         spider = self.crawler.spider
         walks = [walk for walk in getattr(spider, "walks", ()) if not walk.finished]
-        try:
-            for walk in walks:
-                if walk.crawl_id is not None:
-                    self.archive.update_crawl(
-                        walk.crawl_id,
-                        status="failed",
-                        error=message,
-                        finished=format_instant(spider.clock()),
-                        **walk.counts(),
-                    )
-            self.archive.commit()
-        except (sqlite3.Error, AttributeError):  # AttributeError: no archive could be opened
-            self._rollback()
+        marked = self.archive is not None  # None: the archive could not even be opened
+        if marked:
+            try:
+                for walk in walks:
+                    if walk.crawl_id is not None:
+                        self.archive.update_crawl(
+                            walk.crawl_id,
+                            status="failed",
+                            error=message,
+                            finished=format_instant(spider.clock()),
+                            **walk.counts(),
+                        )
+                self.archive.commit()
+            except sqlite3.Error:
+                self._rollback()
+                marked = False
+        if not marked:
             message += " (the run's row could not be marked failed either)"
         self.write_error = message
         record_fatal(self.stats, "write_failed", message)

@@ -98,7 +98,7 @@ def parse_apollo(state: dict, *, reference: datetime, origin: str) -> ApolloPage
     page = ApolloPage(own, is_author_page, [], [own] if own else [])
     page.missing = [key.partition(":")[2] for key in listed if key not in state]
     seen_at = format_instant(reference)
-    latest_ms = int(reference.timestamp() * 1000) + 2 * 86_400_000  # nothing is published later
+    latest_ms = post_nodes.latest_publishing_ms(reference)
     collections: dict[str, Publication | None] = {own_key: own} if own_key else {}
     for key in dict.fromkeys([*listed, *state]):
         node = state.get(key)
@@ -106,7 +106,7 @@ def parse_apollo(state: dict, *, reference: datetime, origin: str) -> ApolloPage
             continue
         reason = _skip_reason(node)
         if reason is None:
-            publication, reason = _publication_of(node, state, own, collections)
+            publication, reason = _publication_of(node, state, resolve, own, collections)
         if reason is None:
             url = post_nodes.post_url(node, publication, origin)
             reason = "no_url" if url is None else None
@@ -170,6 +170,7 @@ def _skip_reason(node: dict) -> str | None:
 def _publication_of(
     node: dict,
     state: dict,
+    resolve: post_nodes.Resolve,
     own: Publication | None,
     collections: dict[str, Publication | None],
 ) -> tuple[Publication | None, str | None]:
@@ -185,7 +186,7 @@ def _publication_of(
     else:
         if key not in collections:
             try:
-                collections[key] = post_nodes.read_publication(_obj(state, key), _resolver(state))
+                collections[key] = post_nodes.read_publication(_obj(state, key), resolve)
             except BadPublication:
                 collections[key] = None
         publication = collections[key]

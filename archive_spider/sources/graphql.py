@@ -136,7 +136,7 @@ def parse_publication_posts(
     `publication`, the one the listing was asked for, is the publication of a node that
     names none.
     """
-    context = _Context(seen_at, publication)
+    context = _context(seen_at, publication)
     op = PUBLICATION_POSTS
     data = _data(_single(payload, op), op)
     connection = _path(data, ("publication", "publicationPostsConnection"), op)
@@ -165,7 +165,7 @@ def parse_homepage_posts(
     payload: Any, *, seen_at: str, publication: Publication | None = None
 ) -> ListingPage:
     """Posts and next `from` of a `PublicationHomepageQuery` answer (pinned posts may lead)."""
-    context = _Context(seen_at, publication)
+    context = _context(seen_at, publication)
     op = HOMEPAGE_POSTS
     data = _data(_single(payload, op), op)
     connection = _path(data, ("collection", "homepagePostsConnection"), op)
@@ -191,7 +191,7 @@ def parse_posts_by_id(
     payload: Any, *, seen_at: str, publication: Publication | None = None
 ) -> PostBatch:
     """Posts of a batch of `PostByIdQuery` answers, one per operation."""
-    context = _Context(seen_at, publication)
+    context = _context(seen_at, publication)
     op = POST_BY_ID
     answers = [payload] if isinstance(payload, dict) else payload
     if not isinstance(answers, list):
@@ -297,16 +297,17 @@ def _collect(
 
 @dataclass(frozen=True)
 class _Context:
-    """What every node of one answer is read with."""
+    """What every node of one answer is read with; `latest_ms` (`post_nodes.
+    latest_publishing_ms`) is None when `seen_at` is not a time."""
 
     seen_at: str
     publication: Publication | None
+    latest_ms: int | None
 
-    @property
-    def latest_ms(self) -> int | None:
-        """Two days after `seen_at`: no post is published later than it is seen."""
-        try:
-            moment = datetime.fromisoformat(self.seen_at.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return int(moment.timestamp() * 1000) + 2 * 86_400_000
+
+def _context(seen_at: str, publication: Publication | None) -> _Context:
+    try:
+        seen = datetime.fromisoformat(seen_at.replace("Z", "+00:00"))
+    except ValueError:
+        return _Context(seen_at, publication, None)
+    return _Context(seen_at, publication, post_nodes.latest_publishing_ms(seen))

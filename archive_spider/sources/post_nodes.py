@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -175,6 +176,11 @@ def _number(value: Any) -> int | float | None:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def latest_publishing_ms(seen: datetime) -> int:
+    """Two days after `seen`, in epoch milliseconds: no post is published later than it is seen."""
+    return int(seen.timestamp() * 1000) + 2 * 86_400_000
 
 
 def published(ms: Any, *, latest_ms: int | None = None) -> ResolvedDate | None:
