@@ -2,6 +2,7 @@
 
 from .archive import Archive
 from .connect import check_database, is_archive, open_read_only
+from .images import GONE, SELECT_STORED_IMAGE, STORED, Image
 from .reading import (
     PublicationRuns,
     ShardPost,
@@ -16,9 +17,13 @@ from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, StorageError
 __all__ = [
     "ABANDONED",
     "APPLICATION_ID",
+    "GONE",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "SELECT_STORED_IMAGE",
+    "STORED",
     "Archive",
+    "Image",
     "PublicationRuns",
     "ShardPost",
     "ShardReader",

@@ -14,6 +14,7 @@ from ..items import Post
 from ..merge import Change
 from .connect import BUSY_TIMEOUT_SECONDS, check_database, open_read_write
 from .crosschecks import CrossCheckRecords
+from .images import ImageRecords
 from .post_rows import POST_COLUMNS, SELECT_POSTS, post_from_row
 from .reading import archive_uid
 from .runs import RunRecords
@@ -50,7 +51,7 @@ class Saved:
     changes: tuple[Change, ...] = ()
 
 
-class Archive(RunRecords, CrossCheckRecords):
+class Archive(RunRecords, CrossCheckRecords, ImageRecords):
     """An open archive database. Use as a context manager or call `close()`.
 
     One writer at a time: every write happens inside `BEGIN IMMEDIATE`, so a read-then-write

@@ -14,6 +14,7 @@ from dateutil.parser import isoparse
 
 from ..items import Post
 from .connect import BUSY_TIMEOUT_SECONDS, check_database, open_read_only
+from .images import Image, image_counts, read_images
 from .post_rows import SELECT_POSTS, post_from_row
 from .schema import StorageError
 
@@ -61,6 +62,11 @@ class ShardReader:
         for row in self.conn.execute(SELECT_POSTS):
             yield ShardPost(post_from_row(row), row["first_seen"])
 
+    def images(self) -> Iterator[Image]:
+        """The shard's image rows (none before schema 6)."""
+        if _has_table(self.conn, "images"):
+            yield from read_images(self.conn)
+
     def publications(self) -> list[dict]:
         rows = self.conn.execute(
             "SELECT id, url, name, slug, domain, first_seen, last_seen FROM publications"
@@ -84,6 +90,7 @@ def archive_status(path: Path, runs: int = 10) -> dict:
             recent = [dict(row) for row in recent]
             sitemaps = _sitemap_coverage(conn)
             outages = _last_outages(conn)
+            images = image_counts(conn) if _has_table(conn, "images") else None
         except sqlite3.OperationalError as error:
             raise StorageError(f"{path} is not an archive ({error})") from error
     age = (datetime.now(timezone.utc) - isoparse(last_ok)).total_seconds() if last_ok else None
@@ -95,7 +102,14 @@ def archive_status(path: Path, runs: int = 10) -> dict:
         "runs": recent,
         "sitemap_days": sitemaps,
         "outages": outages,
+        "images": images,
     }
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    """Whether the archive has table `name` (an archive of an older schema may not)."""
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+    return found.fetchone() is not None
 
 
 def _last_outages(conn: sqlite3.Connection) -> list[dict]:
@@ -113,7 +127,7 @@ def _last_outages(conn: sqlite3.Connection) -> list[dict]:
 def _sitemap_coverage(conn: sqlite3.Connection) -> list[dict]:
     """Per publication: the day sitemaps its index lists, how many were ever read, the
     oldest last read (an archive from before schema 5 has none)."""
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sitemap_days'").fetchone():
+    if not _has_table(conn, "sitemap_days"):
         return []
     rows = conn.execute(
         "SELECT s.publication, p.name, count(*) AS days, count(s.read_at) AS read, "

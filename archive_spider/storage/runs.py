@@ -30,6 +30,7 @@ _CRAWL_COLUMNS = {
     "source_failures",
     "disagreements",
     "outage",
+    "images",
     *CRAWL_COUNTS,
 }
 ABANDONED = "the run ended without finishing (killed or crashed)"

@@ -11,7 +11,7 @@ from ..dates import format_instant
 
 # `PRAGMA application_id` marks a database as ours ("ArSp"); `user_version` is its schema.
 APPLICATION_ID = 0x41725370
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # The counters of a run row.
 CRAWL_COUNTS = ("pages", "renderings", "posts_new", "posts_updated", "errors")
 
@@ -190,6 +190,32 @@ def _v5_source_checks(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v6_images(db: sqlite_utils.Database) -> None:
+    """Thumbnails kept in the archive itself (`crawl --images`), and what each run fetched."""
+    db.execute(
+        """CREATE TABLE images (
+          image_id TEXT PRIMARY KEY,
+          content BLOB,
+          content_type TEXT,
+          width INTEGER,
+          height INTEGER,
+          bytes INTEGER,
+          sha256 TEXT,
+          fetched_at TEXT NOT NULL,
+          status TEXT NOT NULL CHECK (status IN ('stored', 'gone'))
+        )"""
+    )
+    db["posts"].create_index(["image_id"])
+    db["crawls"].add_column("images", str)
+
+
 # MIGRATIONS[n] brings a database from schema version n to n + 1.
-MIGRATIONS = [_create_v1, _v2_crawl_walks, _v3_browsing, _v4_publications, _v5_source_checks]
+MIGRATIONS = [
+    _create_v1,
+    _v2_crawl_walks,
+    _v3_browsing,
+    _v4_publications,
+    _v5_source_checks,
+    _v6_images,
+]
 assert len(MIGRATIONS) == SCHEMA_VERSION
