@@ -1,10 +1,13 @@
-"""Fixtures: a local Medium-like site on 127.0.0.1, and a fleet of thirty publications."""
+"""Fixtures: a local Medium-like site on 127.0.0.1, a fleet of thirty publications, and the
+bundled capture archived."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import cli_command
 
 from archive_spider.testing.medium_fleet import MediumFleet
 from archive_spider.testing.medium_site import MediumSite
@@ -44,3 +47,11 @@ def listed(fleet, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("list") / "publications.csv"
     fleet.write_publications_csv(path)
     return path
+
+
+@pytest.fixture(scope="module")
+def real_db(tmp_path_factory) -> Path:
+    """The bundled real capture (269 Netflix TechBlog posts), archived by the CLI."""
+    db = tmp_path_factory.mktemp("real") / "x.db"
+    subprocess.run(cli_command("crawl", "--db", str(db), "--quiet"), check=True)
+    return db

@@ -1,12 +1,19 @@
-"""Shared test helpers: run the real command line, read an archive back."""
+"""Shared test helpers: run the real command line, read an archive back, browse it in Datasette."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sqlite3
 import subprocess
 import sys
 from contextlib import closing
 from pathlib import Path
+
+from datasette.app import Datasette
+
+from archive_spider.datasette import METADATA
+from archive_spider.merge import merge
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CAPTURE = FIXTURES / "netflixtechblog-home.md"
@@ -55,6 +62,27 @@ def local_crawl_args(site, db: Path, page_size: int) -> list[str]:
 def query(db: Path, sql: str, *params) -> list[tuple]:
     with closing(sqlite3.connect(db)) as conn:
         return conn.execute(sql, params).fetchall()
+
+
+def save_post(archive, post, crawl_id: int | None = None) -> None:
+    """Merge `post` into what `archive` holds of it and commit, as a crawl does."""
+    previous = archive.get(post.id)
+    merged, changes = merge(previous, post)
+    archive.save(merged, previous, changes, crawl_id)
+    archive.commit()
+
+
+def datasette_get(dbs: list[Path], path: str, headers: dict | None = None, **settings):
+    """GET `path` from a fresh in-process Datasette serving `dbs` with the archive metadata
+    and `settings` (e.g. base_url); redirects are not followed."""
+
+    async def get():
+        metadata = json.loads(METADATA.read_text(encoding="utf-8"))
+        ds = Datasette([str(db) for db in dbs], metadata=metadata, settings=settings)
+        await ds.invoke_startup()
+        return await ds.client.get(path, headers=headers)
+
+    return asyncio.run(get())
 
 
 def dump(db: Path, tables=("posts", "authors", "post_authors", "post_changes")) -> dict:

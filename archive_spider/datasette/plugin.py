@@ -5,6 +5,8 @@
   whatever its file is called: Datasette keys table metadata by database name.
 - `render_cell` links a post's `title` to its `url` (http/https only) with the thumbnail of
   its `image_id`; everything is escaped.
+- `register_routes` serves thumbnails at `/-/images/<image_id>`: the copy an open archive
+  stores (`crawl --images`), else a redirect to Medium's CDN.
 - `extra_body_script` folds the column descriptions above a table.
 - `asgi_wrapper` keeps CSV cells that start like a formula from running in a spreadsheet.
 """
@@ -18,15 +20,22 @@ import io
 import json
 import re
 from functools import cache
+from urllib.parse import quote, unquote
 
 from datasette import hookimpl
+from datasette.utils.asgi import Response
 from markupsafe import Markup
 
 from archive_spider.datasette import METADATA
-from archive_spider.storage import is_archive
+from archive_spider.storage import SELECT_STORED_IMAGE, is_archive
 
 THUMBNAIL = "https://miro.medium.com/v2/resize:fill:160:107/{}"
+IMAGE_ROUTE = "/-/images/"
 _IMAGE_ID = re.compile(r"[\w.*-]+")
+# A stored copy is served only as one of these; any other stored type falls back to the CDN.
+_SERVED_IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
+# An image id names one image for good: a stored copy never changes.
+_IMMUTABLE = "public, max-age=31536000, immutable"
 _LINKED_TABLES = {"posts", "posts_by_author", None}  # None: a canned or custom query
 # A spreadsheet reads a cell starting with one of these as a formula; a plain number is safe.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -84,12 +93,14 @@ def _get(row, column: str, default: object = None) -> object:
         return default
 
 
-def _thumbnail(image_id: object) -> Markup | None:
+def _thumbnail(image_id: object, datasette) -> Markup | None:
+    """An <img> of the image route, which serves the stored copy or redirects to the CDN."""
     if isinstance(image_id, str) and _IMAGE_ID.fullmatch(image_id):
+        src = datasette.urls.path(IMAGE_ROUTE + quote(image_id, safe="*"))
         return Markup(
             '<img src="{}" loading="lazy" width="160" height="107" alt="" title="{}"'
             ' style="display: block">'
-        ).format(THUMBNAIL.format(image_id), image_id)
+        ).format(src, image_id)
     return None
 
 
@@ -99,15 +110,73 @@ def render_cell(row, value, column, table, database, datasette):
     if table not in _LINKED_TABLES or database not in _archive_names(datasette):
         return None
     if column == "image_id" and _get(row, "title", _MISSING) is _MISSING:
-        return _thumbnail(value)
+        return _thumbnail(value, datasette)
     if column != "title" or not isinstance(value, str):
         return None
-    thumbnail = _thumbnail(_get(row, "image_id"))
+    thumbnail = _thumbnail(_get(row, "image_id"), datasette)
     content = thumbnail + value if thumbnail else value
     url = _get(row, "url")
     if isinstance(url, str) and url.startswith(("http://", "https://")):
         return Markup('<a href="{}">{}</a>').format(url, content)
     return content if thumbnail else None
+
+
+@hookimpl
+def register_routes():
+    """`/-/images/<image_id>`: a thumbnail, served offline when an archive stores it."""
+    return [(r"^/-/images/(?P<image_id>[^/]+)$", serve_image)]
+
+
+async def serve_image(datasette, request) -> Response:
+    """The stored copy of an image (cacheable for good), else a 302 to Medium's CDN.
+
+    An id that is not a Medium image id is a 404, never redirected anywhere."""
+    image_id = unquote(request.url_vars["image_id"])
+    if not _IMAGE_ID.fullmatch(image_id):
+        return Response.text("not a Medium image id", status=404)
+    stored = await _stored_image(datasette, request.actor, image_id)
+    if stored is None:
+        return Response.redirect(THUMBNAIL.format(image_id))
+    content, content_type, sha256 = stored
+    headers = {
+        "cache-control": _IMMUTABLE,
+        "etag": f'"{sha256}"',
+        "x-content-type-options": "nosniff",
+    }
+    if _names_etag(request.headers.get("if-none-match"), headers["etag"]):
+        return Response(b"", status=304, headers=headers, content_type=content_type)
+    return Response(content, headers=headers, content_type=content_type)
+
+
+async def _stored_image(datasette, actor, image_id: str) -> tuple[bytes, str, str] | None:
+    """(content, content type, sha256) of the first servable copy in an open archive the
+    actor may see; None when no archive stores one."""
+    for name in _archive_names(datasette):
+        visible, _ = await datasette.check_visibility(
+            actor, permissions=[("view-database", name), "view-instance"]
+        )
+        db = datasette.get_database(name)
+        if not visible or not await db.table_exists("images"):  # images: schema 6 on
+            continue
+        row = (await db.execute(SELECT_STORED_IMAGE, {"image_id": image_id})).first()
+        content_type = _served_image_type(row["content_type"]) if row else None
+        if content_type:
+            return bytes(row["content"]), content_type, row["sha256"]
+    return None
+
+
+def _served_image_type(content_type: object) -> str | None:
+    """The media type of a stored copy, if it is one this route serves."""
+    if not isinstance(content_type, str):
+        return None
+    media_type = content_type.split(";")[0].strip().lower()
+    return media_type if media_type in _SERVED_IMAGE_TYPES else None
+
+
+def _names_etag(if_none_match: str | None, etag: str) -> bool:
+    """Whether an If-None-Match header names `etag` (weak comparison, as for GET)."""
+    tags = [tag.strip().removeprefix("W/") for tag in (if_none_match or "").split(",")]
+    return etag in tags or "*" in tags
 
 
 def _defuse(cell: str) -> str:
