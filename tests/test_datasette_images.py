@@ -3,8 +3,10 @@ CDN only without one, and a real browser drawing them offline."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
+import json
 import os
 import shutil
 import socket
@@ -17,6 +19,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from datasette.app import Datasette
 from helpers import cli_command, datasette_get, save_post
 from parsel import Selector
 from PIL import Image as Picture
@@ -85,6 +88,8 @@ def test_a_stored_thumbnail_is_served_from_the_archive_and_cached_for_good(image
     assert response.headers["etag"] == f'"{hashlib.sha256(content).hexdigest()}"'
     assert response.headers["x-content-type-options"] == "nosniff"
     assert Picture.open(io.BytesIO(response.content)).size == SIZE
+    escaped = get_image([images_db], image_id.replace("*", "%2A"))  # as some clients send it
+    assert escaped.content == content
 
 
 @pytest.mark.parametrize("if_none_match", ["{etag}", "W/{etag}", '"old", {etag}', "*"])
@@ -125,7 +130,15 @@ def test_a_stored_copy_that_is_not_an_image_is_never_served_as_such(images_db, i
 
 @pytest.mark.parametrize(
     "escaped_id",
-    ["a%2Fb", "x%22%20onerror%3D%22alert(1)", "%3Cscript%3E", "..%2F..%2Fetc", "a%3Fb", "a%20b"],
+    [
+        "a%2Fb",
+        "x%22%20onerror%3D%22alert(1)",
+        "%3Cscript%3E",
+        "..%2F..%2Fetc",
+        "a%3Fb",
+        "a%20b",
+        "caf%C3%A9.jpeg",
+    ],
 )
 def test_an_id_that_is_no_medium_image_id_is_404_and_never_redirected(images_db, escaped_id):
     response = get_image([images_db], escaped_id)
@@ -145,6 +158,22 @@ def test_every_open_archive_is_searched_and_no_other_database(images_db, tmp_pat
     dbs = [tmp_path / "empty.db", lookalike, images_db]
     assert get_image(dbs, PNG_ID).content == PICTURES[PNG_ID][0]
     assert get_image(dbs, UNFETCHED_ID).status_code == 302
+
+
+def test_a_private_archive_serves_its_copies_only_to_those_who_may_see_it(images_db):
+    """Anyone else is sent to the CDN, like a client of an archive without the copy."""
+
+    async def get(actor: dict | None):
+        metadata = {**json.loads(METADATA.read_text(encoding="utf-8")), "allow": {"id": "root"}}
+        ds = Datasette([str(images_db)], metadata=metadata)
+        await ds.invoke_startup()
+        cookies = {"ds_actor": ds.sign({"a": actor}, "actor")} if actor else {}
+        return await ds.client.get(f"/-/images/{JPEG_ID}", cookies=cookies)
+
+    assert asyncio.run(get(None)).status_code == 302
+    served = asyncio.run(get({"id": "root"}))
+    assert served.content == PICTURES[JPEG_ID][0]
+    assert served.headers["cache-control"] == "private, no-store"  # Datasette's, for an actor
 
 
 def test_thumbnails_point_at_the_route_under_the_base_url(images_db):

@@ -20,7 +20,7 @@ import io
 import json
 import re
 from functools import cache
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
@@ -30,8 +30,8 @@ from archive_spider.datasette import METADATA
 from archive_spider.storage import SELECT_STORED_IMAGE, is_archive
 
 THUMBNAIL = "https://miro.medium.com/v2/resize:fill:160:107/{}"
-IMAGE_ROUTE = "/-/images/"
-_IMAGE_ID = re.compile(r"[\w.*-]+")
+_IMAGE_ROUTE = "/-/images/"
+_IMAGE_ID = re.compile(r"[\w.*-]+", re.ASCII)  # URL-safe as it is
 # A stored copy is served only as one of these; any other stored type falls back to the CDN.
 _SERVED_IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
 # An image id names one image for good: a stored copy never changes.
@@ -96,7 +96,7 @@ def _get(row, column: str, default: object = None) -> object:
 def _thumbnail(image_id: object, datasette) -> Markup | None:
     """An <img> of the image route, which serves the stored copy or redirects to the CDN."""
     if isinstance(image_id, str) and _IMAGE_ID.fullmatch(image_id):
-        src = datasette.urls.path(IMAGE_ROUTE + quote(image_id, safe="*"))
+        src = datasette.urls.path(_IMAGE_ROUTE + image_id)
         return Markup(
             '<img src="{}" loading="lazy" width="160" height="107" alt="" title="{}"'
             ' style="display: block">'
@@ -124,7 +124,7 @@ def render_cell(row, value, column, table, database, datasette):
 @hookimpl
 def register_routes():
     """`/-/images/<image_id>`: a thumbnail, served offline when an archive stores it."""
-    return [(r"^/-/images/(?P<image_id>[^/]+)$", serve_image)]
+    return [(rf"^{_IMAGE_ROUTE}(?P<image_id>[^/]+)$", serve_image)]
 
 
 async def serve_image(datasette, request) -> Response:
@@ -156,7 +156,7 @@ async def _stored_image(datasette, actor, image_id: str) -> tuple[bytes, str, st
             actor, permissions=[("view-database", name), "view-instance"]
         )
         db = datasette.get_database(name)
-        if not visible or not await db.table_exists("images"):  # images: schema 6 on
+        if not visible or not await db.table_exists("images"):  # older than schema 6
             continue
         row = (await db.execute(SELECT_STORED_IMAGE, {"image_id": image_id})).first()
         content_type = _served_image_type(row["content_type"]) if row else None
