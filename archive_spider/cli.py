@@ -92,6 +92,12 @@ def main() -> None:
     "weekly --audit checks every day in turn.",
 )
 @click.option(
+    "--images",
+    is_flag=True,
+    help="Also keep each post's thumbnail in the archive, from Medium's image CDN in its own "
+    "download slot; on an existing archive, fetch those it lacks (ARCHIVE_IMAGE_* settings).",
+)
+@click.option(
     "--setting",
     "-s",
     "settings",
@@ -122,6 +128,7 @@ def crawl(
     full,
     max_time,
     audit,
+    images,
     settings,
     wait,
     quiet,
@@ -153,6 +160,8 @@ def crawl(
         "ARCHIVE_LOCK_WAIT": wait,
         "ARCHIVE_AUDIT": audit,
     }
+    if images:
+        overrides["ARCHIVE_IMAGES"] = True
     if max_time is not None:
         try:
             overrides["CLOSESPIDER_TIMEOUT"] = parse_duration(max_time).total_seconds()
@@ -242,6 +251,8 @@ def status(db_path, runs, as_json, expected_list, max_age):
             f"  {days['name'] or days['publication']}: sitemap days audited "
             f"{days['read']}/{days['days']}, oldest audit {(days['oldest_read'] or 'never')[:10]}"
         )
+    if report["images"]:
+        click.echo("  " + _images_line(report["images"]))
     for outage in report["outages"]:
         click.echo(f"  {outage['source']}: last outage, site not answering since {outage['since']}")
     for run in report["runs"]:
@@ -259,10 +270,25 @@ def status(db_path, runs, as_json, expected_list, max_age):
         sys.exit(1 if stale else 0)
 
 
+def _images_line(counts: dict) -> str:
+    """How many of the posts' thumbnails the archive keeps (`crawl --images`)."""
+    wanted = counts["stored"] + counts["gone"] + counts["missing"]
+    return (
+        f"images kept {counts['stored']} of {wanted} ({counts['bytes'] / 1024:.1f} KiB), "
+        f"gone {counts['gone']} (404/410), not fetched yet {counts['missing']}"
+    )
+
+
 def _checks(run: dict) -> str:
-    """What a run line adds about its sources: those that failed, fields they disagreed on."""
+    """What a run line adds: the sources that failed, fields they disagreed on, and what
+    `--images` did."""
     shown = ""
-    for column, label in (("source_failures", "sources failed"), ("disagreements", "disagreed")):
+    checks = (
+        ("source_failures", "sources failed"),
+        ("disagreements", "disagreed"),
+        ("images", "images"),
+    )
+    for column, label in checks:
         counts = json.loads(run.get(column) or "{}")
         if counts:
             shown += f", {label}: " + ", ".join(f"{k} {v}" for k, v in counts.items())

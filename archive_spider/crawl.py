@@ -9,7 +9,7 @@ from pathlib import Path
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
-from .outcome import Outcome, judge
+from .outcome import Outcome, image_outcomes, judge
 from .spiders.collection import CollectionSpider
 from .storage import stored_post_count
 
@@ -31,6 +31,11 @@ class CrawlReport:
         """Each source or publication of the run: its run row's counts, status and error."""
         return self.stats.get("archive/walks") or {}
 
+    @property
+    def images(self) -> dict:
+        """What `--images` did: stored, gone, refused, failed, already_kept (counts)."""
+        return image_outcomes(self.stats)
+
     def as_dict(self) -> dict:
         return {
             "status": self.outcome.status,
@@ -44,6 +49,7 @@ class CrawlReport:
             "updated": self.count("posts_updated"),
             "rejected": self.count("rejected"),
             "errors": self.stats.get("log_count/ERROR", 0),
+            "images": self.images,
             "publications": self.walks,
         }
 
@@ -54,6 +60,8 @@ class CrawlReport:
             f"new {self.count('posts_new')}, updated {self.count('posts_updated')}, "
             f"rejected {self.count('rejected')}, errors {self.stats.get('log_count/ERROR', 0)}"
         )
+        if self.images:
+            line += "; images " + ", ".join(f"{k} {v}" for k, v in sorted(self.images.items()))
         if len(self.walks) > 1:
             statuses = Counter(walk["status"] for walk in self.walks.values())
             line += "; publications " + ", ".join(f"{n} {s}" for s, n in statuses.most_common())

@@ -1,5 +1,6 @@
 """The items every source yields: one `Post` per card rendering, the `Publication`s a page
-names, what cross-checks read (`CrossCheck`, `SitemapIndex`), and one `Page` per page."""
+names, what cross-checks read (`CrossCheck`, `SitemapIndex`), and one `Page` per page; with
+`--images`, a `Thumbnail` for each preview image to keep."""
 
 from __future__ import annotations
 
@@ -109,6 +110,13 @@ class Page:
     walk: Any = None
 
 
+@dataclass(frozen=True)
+class Thumbnail:
+    """A post's preview image to keep in the archive (`crawl --images`), by its Medium id."""
+
+    image_id: str
+
+
 # What a spider yields to the pipelines (requests aside): the merge turns each `Post` into
 # a `Merged` (pipelines/merge.py), which the store writes and passes on as its `Post`.
-Item: TypeAlias = Post | Publication | CrossCheck | SitemapIndex | Page
+Item: TypeAlias = Post | Publication | CrossCheck | SitemapIndex | Page | Thumbnail

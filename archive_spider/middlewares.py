@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 TRACKING_PARAMS = ("source", "sk", "gi")
 MEDIUM_HOSTS = ("medium.com", "miro.medium.com")
 MEDIUM_SLOT = "medium.com"  # configured in settings.DOWNLOAD_SLOTS
+# The slot of thumbnail requests (`crawl --images`): the image CDN has its own budget.
+IMAGE_SLOT = "images"
 
 
 class TrackingParamsMiddleware:
@@ -38,7 +40,8 @@ MOVE_ALLOWED = "archive_move_allowed"
 
 
 class OffsiteGuardMiddleware:
-    """Refuse every request, redirects included, to a host other than the sources' and Medium's.
+    """Refuse every request, redirects included, to a host other than the sources', Medium's
+    and (with `--images`) the image CDN's of ARCHIVE_IMAGE_URL.
 
     One redirect is let through: a publication's homepage at `<host>/<slug>` moving to the
     root of another host, as `medium.com/<slug>` moves to the publication's own domain.
@@ -47,13 +50,19 @@ class OffsiteGuardMiddleware:
     def __init__(self, crawler):
         self.crawler = crawler
         self.moved_to: set[str] = set()  # hosts a homepage moved to: their robots.txt is read
+        settings = crawler.settings
+        self.image_host = (
+            urlsplit(settings["ARCHIVE_IMAGE_URL"]).hostname
+            if settings.getbool("ARCHIVE_IMAGES")
+            else None
+        )
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
     def allowed(self, host: str) -> bool:
-        hosts = {*MEDIUM_HOSTS, *getattr(self.crawler.spider, "allowed_hosts", ())}
+        hosts = {*MEDIUM_HOSTS, *getattr(self.crawler.spider, "allowed_hosts", ()), self.image_host}
         return host in hosts or host.endswith(".medium.com")
 
     def process_request(self, request):
@@ -91,17 +100,43 @@ class MediumSlotMiddleware:
 
     Scrapy keys slots by host name, so thirty publications on thirty custom domains would
     get thirty times the rate. One slot keeps DOWNLOAD_DELAY and the concurrency per domain
-    (1) for Medium as a whole; robots.txt requests pass here too.
+    (1) for Medium as a whole; robots.txt requests pass here too. The image CDN of
+    `--images` (ARCHIVE_IMAGE_URL's host and port) has its own slot, its robots.txt included.
     """
 
+    def __init__(self, crawler):
+        settings = crawler.settings
+        images = settings.getbool("ARCHIVE_IMAGES")
+        self.image_netloc = urlsplit(settings["ARCHIVE_IMAGE_URL"]).netloc if images else None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
     def process_request(self, request):
-        if urlsplit(request.url).scheme in ("http", "https"):
+        parts = urlsplit(request.url)
+        if parts.scheme not in ("http", "https"):
+            return None
+        if parts.netloc == self.image_netloc:
+            request.meta.setdefault("download_slot", IMAGE_SLOT)
+            # The image slot keeps its own delay: AutoThrottle would start it at 1 s a request.
+            request.meta.setdefault("autothrottle_dont_adjust_delay", True)
+            # Not retried: an image not kept is asked again by the next run, and a retry given
+            # up would count as a page lost (outcome.judge).
+            request.meta.setdefault("dont_retry", True)
+            # A thumbnail is what a browser loads with the page that shows it, not a page to
+            # crawl: the CDN's robots.txt is not read (an unreachable one would log an error).
+            request.meta.setdefault("dont_obey_robotstxt", True)
+        else:
             request.meta.setdefault("download_slot", MEDIUM_SLOT)
         return None
 
 
 class ChallengeMiddleware:
-    """A bot challenge is an outcome, not data: stop asking and say the site blocked us."""
+    """A bot challenge is an outcome, not data: stop asking and say the site blocked us.
+
+    Thumbnails are left to the images pipeline, which refuses a challenge as a body that is
+    not an image without stopping the crawl."""
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -111,8 +146,8 @@ class ChallengeMiddleware:
         return cls(crawler)
 
     def process_response(self, request, response):
-        if not is_challenge(response):
-            return response
+        if request.meta.get("download_slot") == IMAGE_SLOT or not is_challenge(response):
+            return response  # an image that is a challenge page is refused by the images pipeline
         parts = urlsplit(response.url)
         if parts.scheme == "file":
             message = (

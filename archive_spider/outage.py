@@ -37,6 +37,7 @@ from twisted.internet.task import deferLater
 from twisted.web.client import ResponseFailed
 
 from .dates import format_instant
+from .middlewares import IMAGE_SLOT
 
 
 def _scrapy_errors(*names: str) -> tuple[type[Exception], ...]:
@@ -104,7 +105,7 @@ class OutageBreakerMiddleware:
         return cls(crawler)
 
     async def process_request(self, request):
-        host = _web_host(request.url)
+        host = _watched_host(request)
         if host is None:
             return None
         while (wait := self.hold_until - reactor.seconds()) > 0 and not self._closing():
@@ -115,7 +116,7 @@ class OutageBreakerMiddleware:
         return None
 
     def process_response(self, request, response):
-        host = _web_host(request.url)
+        host = _watched_host(request)
         if host is not None:
             if response.status in FAILING_STATUSES:
                 asked = retry_after(response.headers.get(b"Retry-After"))
@@ -125,7 +126,7 @@ class OutageBreakerMiddleware:
         return response
 
     def process_exception(self, request, exception):
-        host = _web_host(request.url)
+        host = _watched_host(request)
         if host is None or not isinstance(exception, NETWORK_ERRORS):
             return None
         state = self.hosts.setdefault(host, _Host())
@@ -179,9 +180,13 @@ class OutageBreakerMiddleware:
         return slot is None or getattr(slot, "closing", None) is not None
 
 
-def _web_host(url: str) -> str | None:
-    parts = urlsplit(url)
-    return parts.hostname if parts.scheme in ("http", "https") else None
+def _watched_host(request) -> str | None:
+    """The host of a web request of the Medium slot; None for files and thumbnails (the image
+    CDN is not Medium's site: its failures neither hold the crawl nor trip a breaker)."""
+    parts = urlsplit(request.url)
+    if parts.scheme not in ("http", "https") or request.meta.get("download_slot") == IMAGE_SLOT:
+        return None
+    return parts.hostname
 
 
 def _utc(seconds: float) -> datetime:

@@ -88,3 +88,12 @@ def judge(stats: dict, reason: str) -> Outcome:
         last = stats.get("archive/last_error") or "an error was logged"
         return Outcome("partial", EXIT_PARTIAL, f"{last}; some posts may be missing")
     return Outcome("ok", EXIT_OK, None)
+
+
+IMAGE_STATS = "archive/images/"
+
+
+def image_outcomes(stats: dict) -> dict[str, int]:
+    """What `--images` did in a run, from its stats: stored, gone, refused, failed,
+    already_kept, not_medium_id."""
+    return {k[len(IMAGE_STATS) :]: v for k, v in stats.items() if k.startswith(IMAGE_STATS)}

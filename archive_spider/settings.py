@@ -76,6 +76,23 @@ DOWNLOADER_MIDDLEWARES = {
     "archive_spider.outage.OutageBreakerMiddleware": 590,
 }
 
+# Thumbnails kept in the archive (`crawl --images`): each post's preview image, fetched once
+# at ARCHIVE_IMAGE_URL ({image_id}: its Medium image id) and stored in table `images`
+# (pipelines/images.py). Image requests have their own download slot ("images"), apart from
+# the Medium budget: ARCHIVE_IMAGE_CONCURRENCY requests at a time, ARCHIVE_IMAGE_DELAY seconds
+# apart. A body over ARCHIVE_IMAGE_MAX_BYTES, or an image over ARCHIVE_IMAGE_MAX_PIXELS
+# (checked before it is decoded: decompression bombs), is refused.
+ARCHIVE_IMAGES = False
+ARCHIVE_IMAGE_URL = "https://miro.medium.com/v2/resize:fit:320/{image_id}"
+ARCHIVE_IMAGE_DELAY = 0.25
+ARCHIVE_IMAGE_CONCURRENCY = 2
+ARCHIVE_IMAGE_MAX_BYTES = 2 * 1024 * 1024
+ARCHIVE_IMAGE_MAX_PIXELS = 4_000_000
+
+SPIDER_MIDDLEWARES = {
+    "archive_spider.thumbnails.ThumbnailsMiddleware": 950,
+}
+
 EXTENSIONS = {
     "archive_spider.progress.Progress": 500,
     "archive_spider.shutdown.PromptShutdown": 510,
@@ -98,6 +115,8 @@ ITEM_PIPELINES = {
     "archive_spider.pipelines.agreement.AgreementPipeline": 150,
     "archive_spider.pipelines.merge.MergePipeline": 200,
     "archive_spider.pipelines.store.StorePipeline": 300,
+    # Only with ARCHIVE_IMAGES: fetches the thumbnails of stored posts.
+    "archive_spider.pipelines.images.ArchiveImagesPipeline": 400,
 }
 
 # Twisted's own reactor (epoll on Linux): against a local server it made sequential requests

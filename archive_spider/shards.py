@@ -222,7 +222,7 @@ def _merge_shard(archive: Archive, path: Path, uid: str, now: str) -> ShardResul
 
 
 def _fold(archive: Archive, path: Path, result: ShardResult) -> None:
-    """Copy the shard's runs, then merge its publications and posts (uncommitted)."""
+    """Copy the shard's runs, then merge its publications, posts and images (uncommitted)."""
     with ShardReader(path) as shard:
         latest = _copy_runs(archive, shard, result)
         skip = {publication for publication, run in latest.items() if run.status not in GOOD_RUNS}
@@ -243,6 +243,7 @@ def _fold(archive: Archive, path: Path, result: ShardResult) -> None:
                 )
         crawl_ids = {publication: run.archive_id for publication, run in latest.items()}
         _merge_posts(archive, shard.posts(), skip, crawl_ids, result)
+        archive.merge_images(shard.images())
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,12 @@ IMAGE_HOST = re.compile(r"^(?:miro|cdn-images-\d{1,2})\.medium\.com\Z")
 # `/v2/resize:fill:80:53/`, `/format:webp/`, `/proxy/`.
 _TRANSFORM = re.compile(r"^(?:v2|max|fit|fill|c|proxy|\d{1,5}|[a-z]+:.*)\Z")
 IMAGE_URL_TEMPLATE = "https://miro.medium.com/v2/resize:fit:1400/{}"
+# A Medium image id: `1*<base64url>.png`, `0*<base64url>` (maybe without an extension), or a
+# newer 32-64 hex hash, with an optional extension. Nothing else is ever fetched as an image.
+MEDIUM_IMAGE_ID = re.compile(
+    r"^(?:\d\*[A-Za-z0-9_-]{6,64}|[0-9a-f]{32,64})(?:\.(?:jpe?g|png|gif|webp|avif|svg))?\Z",
+    re.IGNORECASE,
+)
 
 
 def strip_query(url: str) -> str:
@@ -42,6 +48,10 @@ def image_id(url: str) -> str | None:
     if not segments or _TRANSFORM.match(segments[-1]):
         return None
     return segments[-1]
+
+
+def is_medium_image_id(value: object) -> bool:
+    return isinstance(value, str) and MEDIUM_IMAGE_ID.match(value) is not None
 
 
 def image_url(image: str) -> str:

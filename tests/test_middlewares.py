@@ -9,11 +9,13 @@ import pytest
 from scrapy.core.downloader import Downloader
 from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import HtmlResponse, Request
+from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 from twisted.internet import reactor
 
 from archive_spider import settings as project_settings
 from archive_spider.middlewares import (
+    IMAGE_SLOT,
     MEDIUM_SLOT,
     ChallengeMiddleware,
     MediumSlotMiddleware,
@@ -22,6 +24,7 @@ from archive_spider.middlewares import (
     is_challenge,
 )
 from archive_spider.outage import OutageBreakerMiddleware, retry_after
+from archive_spider.pipelines.images import configure_image_slot
 from archive_spider.spiders.collection import CollectionSpider
 
 CHALLENGE = b"<html><head><title>Just a moment...</title></head><body>cf-chl</body></html>"
@@ -98,7 +101,7 @@ def test_a_challenge_stops_the_crawl_and_is_recorded():
     crawler = crawler_with_spider()
     response = HtmlResponse("https://netflixtechblog.com/", status=403, body=CHALLENGE)
     with pytest.raises(CloseSpider):
-        ChallengeMiddleware(crawler).process_response(response.request, response)
+        ChallengeMiddleware(crawler).process_response(Request(response.url), response)
     assert crawler.stats.get_value("archive/errors/blocked") == 1
     assert "blocked the crawler" in crawler.stats.get_value("archive/error_message/blocked")
 
@@ -113,7 +116,7 @@ def test_retry_after_in_seconds_or_as_a_date():
 
 def test_every_web_request_shares_the_medium_slot_without_jitter():
     """Thirty custom domains must not get thirty slots, nor bursts at twice the budget."""
-    middleware = MediumSlotMiddleware()
+    middleware = MediumSlotMiddleware(get_crawler())
     slots = set()
     for url in ("https://netflixtechblog.com/", "https://medium.com/_/graphql", "http://a.test/"):
         request = Request(url)
@@ -124,6 +127,34 @@ def test_every_web_request_shares_the_medium_slot_without_jitter():
     crawler = get_crawler(settings_dict=slots_settings)
     _, slot = Downloader(crawler)._get_slot(request)
     assert {slot.download_delay() for _ in range(100)} == {0.5}
+
+
+def test_the_image_cdn_has_its_own_slot_with_its_own_delay():
+    """`--images`: the CDN's requests, robots.txt included, are not in the Medium budget."""
+    settings = {
+        "ARCHIVE_IMAGES": True,
+        "ARCHIVE_IMAGE_URL": "https://miro.medium.com/v2/resize:fit:320/{image_id}",
+        "ARCHIVE_IMAGE_DELAY": 0.1,
+        "ARCHIVE_IMAGE_CONCURRENCY": 3,
+        "DOWNLOAD_SLOTS": project_settings.DOWNLOAD_SLOTS,
+        "DOWNLOAD_DELAY": 2.0,
+    }
+    configured = Settings(settings)
+    configure_image_slot(configured)
+    slots = configured.getdict("DOWNLOAD_SLOTS")
+    crawler = get_crawler(settings_dict={**settings, "DOWNLOAD_SLOTS": slots})
+    middleware = MediumSlotMiddleware(crawler)
+    urls = ("https://miro.medium.com/robots.txt", "https://miro.medium.com/v2/resize:fit:320/0*a")
+    for url in (*urls, "https://netflixtechblog.com/"):
+        middleware.process_request(request := Request(url))
+        expected = IMAGE_SLOT if url in urls else MEDIUM_SLOT
+        assert request.meta["download_slot"] == expected
+    downloader = Downloader(crawler)
+    _, images = downloader._get_slot(Request(urls[1], meta={"download_slot": IMAGE_SLOT}))
+    medium_request = Request("https://a.test/", meta={"download_slot": MEDIUM_SLOT})
+    _, medium = downloader._get_slot(medium_request)
+    assert (images.concurrency, {images.download_delay() for _ in range(50)}) == (3, {0.1})
+    assert {medium.download_delay() for _ in range(50)} == {2.0}
 
 
 def test_a_failed_answer_holds_the_slot_for_its_backoff_and_retry_after_is_capped():

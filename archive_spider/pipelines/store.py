@@ -11,6 +11,7 @@ committed stays, the counts are those of committed pages, and the run rows say w
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import ExitStack
 from pathlib import Path
@@ -21,9 +22,9 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
 from ..dates import format_instant
-from ..items import CrossCheck, Page, Publication, SitemapIndex
+from ..items import CrossCheck, Page, Publication, SitemapIndex, Thumbnail
 from ..lock import Locked, hold_lock
-from ..outcome import judge, record_fatal
+from ..outcome import image_outcomes, judge, record_fatal
 from ..storage import Archive
 
 if TYPE_CHECKING:
@@ -161,6 +162,8 @@ class StorePipeline:
         if isinstance(item, CrossCheck):
             self._store_crosscheck(item)
             return item
+        if isinstance(item, Thumbnail):  # kept by the images pipeline, after this one
+            return item
         if isinstance(item, SitemapIndex):
             self.archive.note_sitemaps(item.publication, item.children)
             return item
@@ -268,6 +271,19 @@ class StorePipeline:
     def close_spider(self) -> None:
         # Renderings of a page that never finished are not committed: a page is all or nothing.
         self._rollback()
+        self._record_images()
+
+    def _record_images(self) -> None:
+        """What `--images` did in this run, on the run's first row."""
+        counts = image_outcomes(self.stats.get_stats())
+        crawl_id = self.stats.get_value("archive/crawl_id")
+        if not counts or crawl_id is None or not self.writable:
+            return
+        try:
+            self.archive.update_crawl(crawl_id, images=json.dumps(counts, sort_keys=True))
+            self.archive.commit()
+        except sqlite3.Error as error:
+            self.write_failed(error)
 
     def spider_closed(self, spider: CollectionSpider, reason: str) -> None:
         if self.archive is not None:

@@ -28,6 +28,7 @@ from scrapy.settings import SETTINGS_PRIORITIES
 from ..dates import format_instant, parse_reference
 from ..items import Page
 from ..middlewares import MOVE_ALLOWED
+from ..pipelines.images import configure_image_slot
 from ..pipelines.store import PAGE_STORED, StorePipeline
 from ..publications import (
     normalize_publication_url,
@@ -131,6 +132,8 @@ class CollectionSpider(ListingSteps, CrossChecks, Failures, scrapy.Spider):
             given = settings.getpriority("DOWNLOAD_DELAY") or 0
             priority = max(given, SETTINGS_PRIORITIES["cmdline"])
             settings.set("DOWNLOAD_DELAY", delay, priority=priority)
+        if settings.getbool("ARCHIVE_IMAGES"):
+            configure_image_slot(settings)
         crawler.signals.connect(spider.page_stored, signal=PAGE_STORED)
         return spider
 

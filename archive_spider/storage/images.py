@@ -67,9 +67,11 @@ class ImageRecords:
 
     conn: sqlite3.Connection
 
-    def known_images(self) -> set[str]:
-        """Every image id with a row, stored or gone: never fetched again."""
-        return {image_id for (image_id,) in self.conn.execute("SELECT image_id FROM images")}
+    def image_status(self, image_id: str) -> str | None:
+        """"stored" or "gone" for an image with a row, else None."""
+        row = self.conn.execute("SELECT status FROM images WHERE image_id = ?", (image_id,))
+        found = row.fetchone()
+        return None if found is None else found[0]
 
     def wanted_images(self) -> list[str]:
         """The image ids of archived posts that have no row yet."""
