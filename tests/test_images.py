@@ -280,3 +280,18 @@ def images_pipeline() -> ArchiveImagesPipeline:
     pipeline = ArchiveImagesPipeline.from_crawler(crawler)
     pipeline.spiderinfo = pipeline.SpiderInfo(crawler.spider)
     return pipeline
+
+
+def test_a_merge_brings_a_shards_images_and_keeps_a_stored_copy_over_a_gone_one(tmp_path):
+    shard, archive = tmp_path / "node1.db", tmp_path / "archive.db"
+    ids = sorted({image_id for (image_id,) in query_capture_ids(tmp_path)})
+    with ImageCDN({ids[0]: "gone"}) as cdn:
+        assert crawl_capture(archive, cdn).returncode == 0
+    with ImageCDN() as cdn:
+        assert crawl_capture(shard, cdn).returncode == 0
+    merged = run_cli("merge", str(shard), "--into", str(archive))
+    assert merged.returncode == 0, merged.stderr
+    assert query(archive, "SELECT count(*) FROM images WHERE status = 'stored'") == [
+        (CAPTURE_IMAGES,)
+    ]
+    assert_rows_whole(archive)

@@ -1,7 +1,8 @@
 """A local stand-in for Medium's image CDN: one small image per id, and the faults a CDN has.
 
 Every image is a 320 px wide rendition, as `resize:fit:320` asks, in one flat colour drawn
-from its id (a screenshot can then tell thumbnails from blank boxes). `faults` maps an image
+from its id (a screenshot can then tell thumbnails from blank boxes), or with `photo`, that
+colour under noise, which compresses like a photograph (about 16 KB, as real ones). `faults` maps an image
 id to what it gets instead: "gone" (404), "html" (an error page at 200), "challenge" (a
 Cloudflare page at 200), "bomb" (a tiny PNG that declares 30,000 x 30,000 pixels),
 "huge" (a body over any sane cap), "slow" (the image, after `slow_seconds`). With
@@ -42,10 +43,13 @@ def image_colour(image_id: str) -> tuple[int, int, int]:
     return channels[digest[3] % 3], channels[(digest[3] + 1) % 3], channels[(digest[3] + 2) % 3]
 
 
-def render_image(image_id: str) -> bytes:
+def render_image(image_id: str, photo: bool = False) -> bytes:
     """The JPEG the CDN serves for `image_id`."""
+    image = Image.new("RGB", (WIDTH, HEIGHT), image_colour(image_id))
+    if photo:
+        image = Image.blend(image, Image.effect_noise((WIDTH, HEIGHT), 20).convert("RGB"), 0.5)
     buffer = BytesIO()
-    Image.new("RGB", (WIDTH, HEIGHT), image_colour(image_id)).save(buffer, "JPEG", quality=85)
+    image.save(buffer, "JPEG", quality=80 if photo else 85)
     return buffer.getvalue()
 
 
@@ -72,10 +76,12 @@ class ImageCDN:
         port: int = 0,
         slow_seconds: float = 30.0,
         slow_after: int | None = None,
+        photo: bool = False,
     ) -> None:
         self.faults = dict(faults or {})
         self.slow_seconds = slow_seconds
         self.slow_after = slow_after
+        self.photo = photo
         self.requests: list[str] = []  # the image ids asked for, in order
         self._host, self._port = host, port
         self._lock = threading.Lock()
@@ -117,7 +123,7 @@ class ImageCDN:
         if fault == "huge":
             return Plan(Reply(200, b"\xff\xd8\xff" + b"\0" * (3 << 20), "image/jpeg"))
         delay = self.slow_seconds if fault == "slow" else 0.0
-        return Plan(Reply(200, render_image(image_id), "image/jpeg"), delay=delay)
+        return Plan(Reply(200, render_image(image_id, self.photo), "image/jpeg"), delay=delay)
 
 
 def main() -> None:
