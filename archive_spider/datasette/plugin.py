@@ -28,10 +28,10 @@ from markupsafe import Markup
 
 from archive_spider.datasette import METADATA
 from archive_spider.storage import SELECT_STORED_IMAGE, is_archive
+from archive_spider.urls import is_medium_image_id
 
 THUMBNAIL = "https://miro.medium.com/v2/resize:fill:160:107/{}"
 _IMAGE_ROUTE = "/-/images/"
-_IMAGE_ID = re.compile(r"[\w.*-]+", re.ASCII)  # URL-safe as it is
 # A stored copy is served only as one of these; any other stored type falls back to the CDN.
 _SERVED_IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
 # An image id names one image for good: a stored copy never changes.
@@ -95,7 +95,7 @@ def _get(row, column: str, default: object = None) -> object:
 
 def _thumbnail(image_id: object, datasette) -> Markup | None:
     """An <img> of the image route, which serves the stored copy or redirects to the CDN."""
-    if isinstance(image_id, str) and _IMAGE_ID.fullmatch(image_id):
+    if is_medium_image_id(image_id):  # URL-safe as it is
         src = datasette.urls.path(_IMAGE_ROUTE + image_id)
         return Markup(
             '<img src="{}" loading="lazy" width="160" height="107" alt="" title="{}"'
@@ -132,7 +132,7 @@ async def serve_image(datasette, request) -> Response:
 
     An id that is not a Medium image id is a 404, never redirected anywhere."""
     image_id = unquote(request.url_vars["image_id"])
-    if not _IMAGE_ID.fullmatch(image_id):
+    if not is_medium_image_id(image_id):
         return Response.text("not a Medium image id", status=404)
     stored = await _stored_image(datasette, request.actor, image_id)
     if stored is None:

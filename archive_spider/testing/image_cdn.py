@@ -2,11 +2,13 @@
 
 Every image is a 320 px wide rendition, as `resize:fit:320` asks, in one flat colour drawn
 from its id (a screenshot can then tell thumbnails from blank boxes), or with `photo`, that
-colour under noise, which compresses like a photograph (about 16 KB, as real ones). `faults` maps an image
-id to what it gets instead: "gone" (404), "html" (an error page at 200), "challenge" (a
-Cloudflare page at 200), "bomb" (a tiny PNG that declares 30,000 x 30,000 pixels),
-"huge" (a body over any sane cap), "slow" (the image, after `slow_seconds`). With
-`slow_after`, every image after the first `slow_after` requests is slow.
+colour under noise, which compresses like a photograph (about 16 KB, as real ones).
+
+`faults` maps an image id to what it gets instead: "gone" (404), "html" (an error page at
+200), "challenge" (a Cloudflare page at 200), "bomb" (a tiny PNG that declares 30,000 x
+30,000 pixels), "huge" (a body over any sane cap), "slow" (the image, after
+`slow_seconds`). With `slow_after`, every image after the first `slow_after` requests is
+slow.
 
     python -m archive_spider.testing.image_cdn [--port 8300]
 """
