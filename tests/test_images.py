@@ -30,20 +30,17 @@ CAPTURE_IMAGES = 265
 MIB = 1 << 20
 
 
-def crawl_capture(db, cdn: ImageCDN, *extra: str):
-    return run_cli(
-        "crawl",
-        str(CAPTURE),
-        "--db",
-        str(db),
-        "--as-of",
-        "2025-11-06",
-        "--images",
+def capture_args(db, cdn: ImageCDN) -> list[str]:
+    """`crawl --images` of the capture into `db`, its images from `cdn` at no delay."""
+    return [
+        *("crawl", str(CAPTURE), "--db", str(db), "--as-of", "2025-11-06", "--images"),
         *("-s", f"ARCHIVE_IMAGE_URL={cdn.url_template}"),
         *("-s", "ARCHIVE_IMAGE_DELAY=0"),
-        *("-s", "ARCHIVE_IMAGE_CONCURRENCY=8"),
-        *extra,
-    )
+    ]
+
+
+def crawl_capture(db, cdn: ImageCDN):
+    return run_cli(*capture_args(db, cdn))
 
 
 def image_requests(cdn: ImageCDN) -> list[str]:
@@ -179,17 +176,7 @@ def test_a_faulty_site_with_images_archives_every_post_and_every_image(make_medi
 def test_a_crawl_stopped_while_fetching_images_leaves_no_half_row(tmp_path, stop):
     db = tmp_path / "archive.db"
     with ImageCDN(slow_after=100, slow_seconds=30) as cdn:
-        process = start_cli(
-            "crawl",
-            str(CAPTURE),
-            "--db",
-            str(db),
-            "--as-of",
-            "2025-11-06",
-            "--images",
-            *("-s", f"ARCHIVE_IMAGE_URL={cdn.url_template}"),
-            *("-s", "ARCHIVE_IMAGE_DELAY=0"),
-        )
+        process = start_cli(*capture_args(db, cdn))
         try:
             deadline = time.monotonic() + 60
             while stored_images(db) < 100 and time.monotonic() < deadline:
