@@ -377,15 +377,15 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     with fleet:
         fleet.write_publications_csv(args.csv)
-        print(
-            f"{len(fleet.sites)} publications listed in {args.csv}: {MEDIUM_HOST} on "
-            f"{fleet.medium_address}:{fleet.medium_port}, *{CUSTOM_SUFFIX} on "
-            f"{fleet.custom_address}:{fleet.custom_port}",
-            flush=True,
-        )
-        for author in fleet.authors:
-            print(f"profile of {author.name}: {fleet.author_url(author)}", flush=True)
-        try:
+        try:  # a Ctrl-C right after the announcement is one too
+            print(
+                f"{len(fleet.sites)} publications listed in {args.csv}: {MEDIUM_HOST} on "
+                f"{fleet.medium_address}:{fleet.medium_port}, *{CUSTOM_SUFFIX} on "
+                f"{fleet.custom_address}:{fleet.custom_port}",
+                flush=True,
+            )
+            for author in fleet.authors:
+                print(f"profile of {author.name}: {fleet.author_url(author)}", flush=True)
             threading.Event().wait()
         except KeyboardInterrupt:
             logger.info("interrupted: stopping the fleet")

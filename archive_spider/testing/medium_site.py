@@ -381,8 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     faults = Faults(rate=args.fault_rate, kinds=args.fault_kinds)
     site = MediumSite(posts=args.posts, seed=args.seed, era=args.era, port=args.port, faults=faults)
     with site:
-        print(site.url, flush=True)
-        try:
+        try:  # a Ctrl-C right after the announcement is one too
+            print(site.url, flush=True)
             threading.Event().wait()
         except KeyboardInterrupt:
             logger.info("interrupted: stopping %s", site.url)
