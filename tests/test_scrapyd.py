@@ -76,16 +76,19 @@ def scrapyd(tmp_path):
 
 
 def build_egg(dist: Path) -> Path:
-    """The project built as an egg into `dist`, as for `scrapyd-deploy --egg`."""
+    """The project built as an egg into `dist`, as for `scrapyd-deploy --egg`. Its build
+    files go beside `dist`, not into the checkout, so that builds may run in parallel."""
+    work = dist.parent / "egg-build"
+    work.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [
             sys.executable,
             "-c",
             "from setuptools import setup; setup()",
             "-q",
-            "bdist_egg",
-            "-d",
-            str(dist),
+            *("egg_info", "--egg-base", str(work)),
+            *("build", "--build-base", str(work / "build")),
+            *("bdist_egg", "--bdist-dir", str(work / "bdist"), "-d", str(dist)),
         ],
         cwd=ROOT,
         check=True,
