@@ -16,6 +16,7 @@ from helpers import cli_command, expected_posts, local_crawl_args, query, run_cl
 
 from archive_spider.testing.faults import phase_starts as phase_starts_of
 from archive_spider.testing.medium_fleet import MediumFleet
+from archive_spider.testing.medium_site import MediumSite
 
 AFTER = 10  # ARCHIVE_OUTAGE_AFTER, the default
 TIMEOUT = 5.0  # ARCHIVE_OUTAGE_TIMEOUT, made short
@@ -48,26 +49,35 @@ def crawl(site, db, *extra, timeout=120):
     return result, time.monotonic() - started
 
 
-def faulty_site(make_medium_site):
-    """300 posts, one of them left out of the listing (so that it is fetched by id)."""
-    site = make_medium_site(posts=300, sitemap_lastmod=False)
+SITE = {"posts": 300, "sitemap_lastmod": False}
+
+
+def with_one_unlisted(site: MediumSite) -> MediumSite:
+    """The site with its oldest post left out of the listing (so that it is fetched by id)."""
     site.faults.unlisted = {site.posts[-1].id}
     return site
 
 
-def phase_starts(make_medium_site, tmp_path) -> dict[str, int]:
-    """How many requests a healthy first walk sends before each phase."""
-    probe = faulty_site(make_medium_site)
-    crawl(probe, tmp_path / "probe.db")
-    return phase_starts_of(probe.requests)
+def faulty_site(make_medium_site) -> MediumSite:
+    """300 posts, one of them left out of the listing."""
+    return with_one_unlisted(make_medium_site(**SITE))
+
+
+@pytest.fixture(scope="module")
+def phase_starts(tmp_path_factory) -> dict[str, int]:
+    """How many requests a healthy first walk sends before each phase (the same site for
+    every test here, so it is probed once)."""
+    with MediumSite(**SITE) as probe:
+        crawl(with_one_unlisted(probe), tmp_path_factory.mktemp("probe") / "probe.db")
+        return phase_starts_of(probe.requests)
 
 
 @pytest.mark.parametrize("kind", ["503", "refused"])
 @pytest.mark.parametrize("phase", PHASES)
 def test_a_site_that_goes_down_ends_the_run_in_bounded_time(
-    make_medium_site, tmp_path, phase, kind
+    make_medium_site, tmp_path, phase_starts, phase, kind
 ):
-    after = phase_starts(make_medium_site, tmp_path)[phase]
+    after = phase_starts[phase]
     site = faulty_site(make_medium_site)
     site.faults.down_after, site.faults.down = after, kind
     db = tmp_path / "down.db"
