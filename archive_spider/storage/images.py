@@ -51,8 +51,15 @@ class Image:
 
 
 _COLUMNS = tuple(f.name for f in fields(Image))
-_INSERT_IMAGE = "INSERT OR REPLACE INTO images ({}) VALUES ({})".format(
+_INTO_IMAGES = "INTO images ({}) VALUES ({})".format(
     ", ".join(_COLUMNS), ", ".join("?" for _ in _COLUMNS)
+)
+_INSERT_IMAGE = f"INSERT OR REPLACE {_INTO_IMAGES}"
+# A shard's row replaces only a row that is not stored, and only with a stored copy.
+_MERGE_IMAGE = (
+    f"INSERT {_INTO_IMAGES} ON CONFLICT(image_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "image_id")
+    + f" WHERE images.status != '{STORED}' AND excluded.status = '{STORED}'"
 )
 # Image ids of posts that have no row in `images`: what `--images` still has to fetch.
 _WANTED = """
@@ -90,18 +97,10 @@ class ImageRecords:
             raise
         self.commit()
 
-    def merge_images(self, images: Iterator[Image]) -> int:
+    def merge_images(self, images: Iterator[Image]) -> None:
         """Add a shard's images (in the open transaction): a stored copy replaces a missing or
-        gone one, never another stored copy. Returns how many rows were written."""
-        written = 0
-        for image in images:
-            row = self.conn.execute(
-                "SELECT status FROM images WHERE image_id = ?", (image.image_id,)
-            ).fetchone()
-            if row is None or (row[0] != STORED and image.status == STORED):
-                self.conn.execute(_INSERT_IMAGE, astuple(image))
-                written += 1
-        return written
+        gone one, never another stored copy."""
+        self.conn.executemany(_MERGE_IMAGE, (astuple(image) for image in images))
 
 
 def read_images(conn: sqlite3.Connection) -> Iterator[Image]:
