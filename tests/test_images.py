@@ -101,9 +101,11 @@ def test_images_backfill_an_archive_crawled_without_them(tmp_path):
     assert_rows_whole(db)
 
 
-def test_gone_images_are_recorded_and_bad_bodies_refused_without_failing_the_run(tmp_path):
+def test_gone_images_are_recorded_and_bad_bodies_refused_without_failing_the_run(
+    tmp_path, capture_image_ids
+):
     db = tmp_path / "archive.db"
-    ids = sorted({image_id for (image_id,) in query_capture_ids(tmp_path)})
+    ids = capture_image_ids
     faults = dict(zip(ids, ["gone", "gone", "html", "challenge", "bomb", "huge"], strict=False))
     with ImageCDN(faults) as cdn:
         run = crawl_capture(db, cdn)
@@ -125,11 +127,12 @@ def test_gone_images_are_recorded_and_bad_bodies_refused_without_failing_the_run
         assert sorted(image_requests(cdn)) == ids[2:6]
 
 
-def query_capture_ids(tmp_path) -> list[tuple[str]]:
-    """The image ids of the capture's posts, from a crawl without images."""
-    db = tmp_path / "ids.db"
+@pytest.fixture(scope="module")
+def capture_image_ids(tmp_path_factory) -> list[str]:
+    """The image ids of the capture's posts, sorted, from a crawl without images."""
+    db = tmp_path_factory.mktemp("ids") / "ids.db"
     run_cli("crawl", str(CAPTURE), "--db", str(db), "--as-of", "2025-11-06", "--quiet")
-    return query(db, "SELECT DISTINCT image_id FROM posts")
+    return sorted(image_id for (image_id,) in query(db, "SELECT DISTINCT image_id FROM posts"))
 
 
 def test_an_image_cdn_that_is_down_does_not_stop_or_fail_the_crawl(make_medium_site, tmp_path):
@@ -269,10 +272,11 @@ def images_pipeline() -> ArchiveImagesPipeline:
     return pipeline
 
 
-def test_a_merge_brings_a_shards_images_and_keeps_a_stored_copy_over_a_gone_one(tmp_path):
+def test_a_merge_brings_a_shards_images_and_keeps_a_stored_copy_over_a_gone_one(
+    tmp_path, capture_image_ids
+):
     shard, archive = tmp_path / "node1.db", tmp_path / "archive.db"
-    ids = sorted({image_id for (image_id,) in query_capture_ids(tmp_path)})
-    with ImageCDN({ids[0]: "gone"}) as cdn:
+    with ImageCDN({capture_image_ids[0]: "gone"}) as cdn:
         assert crawl_capture(archive, cdn).returncode == 0
     with ImageCDN() as cdn:
         assert crawl_capture(shard, cdn).returncode == 0
